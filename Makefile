@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make lab` (set up, then JupyterLab) and `make test` (set up, then every test).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The PyTorch build to install; override for another platform, e.g. make TORCH="torch torchvision".
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+STAMP  := $(VENV)/.installed
+DATA   := data/FashionMNIST/raw/train-images-idx3-ubyte
+# Debian/Ubuntu packages: the real Fashion-MNIST offline, and Chromium for the browser test.
+APT_PACKAGES ?= dataset-fashion-mnist chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: lab test setup system-packages data benchmark clean
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks --ServerApp.open_browser=$${LAB_OPEN_BROWSER:-True}
+
+test: setup
+	LENET_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+setup: system-packages $(STAMP) $(DATA)
+
+system-packages:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing Debian packages: $$missing"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	  fi; \
+	else echo "No apt-get here: the data will be downloaded, and the browser test needs Chromium at /usr/bin/chromium."; fi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e ".[lab,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lenet)"
+	touch $(STAMP)
+
+$(DATA): | $(STAMP)
+	$(BIN)/python -m lenet_helpers data
+
+data: $(DATA)
+
+benchmark: setup
+	$(BIN)/python benchmarks/train_speed.py
+
+clean:
+	rm -rf $(VENV) data runs

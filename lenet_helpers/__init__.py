@@ -1,0 +1,17 @@
+"""Helpers for learning LeNet from Dive into Deep Learning, call-compatible with the chapter."""
+import os
+
+from .data import (DataNotFoundError, FASHION_MNIST_CLASSES, ImageBatches, MNIST_CLASSES,
+                   get_text_labels, load_data_fashion_mnist, load_data_mnist, locate, read_idx)
+from .models import DesignError, MODELS, Reshape, build_lenet, count_params, get_model, layer_table, lenet
+from .plotting import Animator, plot, plot_history, set_axes, set_figsize, use_svg_display
+from .timing import Timer
+from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, set_seed, train_ch6,
+                       try_gpu, xavier_init)
+
+__version__ = '0.1.0'
+
+
+def quick_mode():
+    """True when LENET_QUICK is set to a non-empty value other than 0: notebooks then train briefly."""
+    return os.environ.get('LENET_QUICK', '') not in ('', '0')

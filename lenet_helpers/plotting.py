@@ -1,0 +1,137 @@
+"""Matplotlib helpers with the chapter's names, and a live plot that updates one figure in place."""
+import time
+
+import matplotlib.pyplot as plt
+
+
+def in_notebook():
+    """True inside a Jupyter kernel (JupyterLab, VS Code, nbval), False in a script or the terminal."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and 'IPKernelApp' in shell.config
+
+
+def use_svg_display():
+    """Show inline figures as SVG (through matplotlib_inline; IPython's old helper is gone)."""
+    if in_notebook():
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats('svg')
+
+
+def set_figsize(figsize=(3.5, 2.5)):
+    """Set the default figure size in inches."""
+    use_svg_display()
+    plt.rcParams['figure.figsize'] = figsize
+
+
+def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
+    """Set labels, limits, scales and legend of one matplotlib Axes."""
+    axes.set_xlabel(xlabel), axes.set_ylabel(ylabel)
+    axes.set_xscale(xscale), axes.set_yscale(yscale)
+    axes.set_xlim(xlim), axes.set_ylim(ylim)
+    if legend:
+        axes.legend(legend)
+    axes.grid(True)
+
+
+def _has_one_axis(X):
+    return hasattr(X, 'ndim') and X.ndim == 1 or isinstance(X, list) and not hasattr(X[0], '__len__')
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale='linear',
+         yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), figsize=(3.5, 2.5), axes=None):
+    """Plot one or several curves; Y=None plots X against its indices."""
+    set_figsize(figsize)
+    axes = axes if axes is not None else plt.gca()
+    if _has_one_axis(X):
+        X = [X]
+    if Y is None:
+        X, Y = [[]] * len(X), X
+    elif _has_one_axis(Y):
+        Y = [Y]
+    if len(X) != len(Y):
+        X = X * len(Y)
+    axes.cla()
+    for x, y, fmt in zip(X, Y, fmts):
+        axes.plot(x, y, fmt) if len(x) else axes.plot(y, fmt)
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+
+
+class Animator:
+    """Curves that grow while a model trains, drawn into ONE figure updated in place.
+
+    In a notebook the figure is shown once and then replaced through its display handle (no
+    clear_output, so nothing flickers or stacks); redraws are throttled to one per
+    ``min_interval`` seconds. Outside a notebook nothing is shown; ``save(path)`` writes a PNG.
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale='linear',
+                 yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), nrows=1, ncols=1, figsize=(3.5, 2.5),
+                 min_interval=1.0):
+        self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
+        plt.close(self.fig)  # shown through our own display handle, not again at the cell's end
+        self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
+        self.config_axes = lambda: set_axes(self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale,
+                                            legend)
+        self.X, self.Y, self.fmts = None, None, fmts
+        self.min_interval, self.last_draw = min_interval, 0.0
+        self.live = in_notebook()
+        self.handle = None
+
+    def add(self, x, y):
+        """Append one point to each curve (y: a value or a sequence; None skips that curve)."""
+        if not hasattr(y, '__len__'):
+            y = [y]
+        n = len(y)
+        if not hasattr(x, '__len__'):
+            x = [x] * n
+        if self.X is None:
+            self.X, self.Y = [[] for _ in range(n)], [[] for _ in range(n)]
+        for i, (a, b) in enumerate(zip(x, y)):
+            if a is not None and b is not None:
+                self.X[i].append(a)
+                self.Y[i].append(b)
+        if time.perf_counter() - self.last_draw >= self.min_interval:
+            self.draw()
+
+    def _render(self):
+        ax = self.axes[0]
+        ax.cla()
+        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts):
+            ax.plot(x, y, fmt)
+        self.config_axes()
+
+    def draw(self):
+        """Redraw the curves now and, in a notebook, replace the displayed figure."""
+        self.last_draw = time.perf_counter()
+        self._render()
+        if self.live:
+            from IPython.display import display
+            if self.handle is None:
+                self.handle = display(self.fig, display_id=True)
+            else:
+                self.handle.update(self.fig)
+
+    def save(self, path):
+        """Write the current figure to a file (PNG, SVG or PDF by its suffix)."""
+        self._render()
+        self.fig.savefig(path, bbox_inches='tight')
+
+
+
+def plot_history(history, path=None, title=None):
+    """Draw a History's train loss, train acc and test acc against epochs; save it when path is given."""
+    fig, ax = plt.subplots(figsize=(3.5, 2.5))
+    ax.plot(history.epoch, history.train_loss, '-', label='train loss')
+    ax.plot(history.epoch, history.train_acc, 'm--', label='train acc')
+    ax.plot(history.epoch, history.test_acc, 'g-.', label='test acc')
+    ax.set_xlabel('epoch'), ax.grid(True), ax.legend()
+    if title:
+        ax.set_title(title)
+    if path:
+        fig.savefig(path, bbox_inches='tight')
+        plt.close(fig)
+    return fig
