@@ -5,6 +5,7 @@ from .data import (DataNotFoundError, FASHION_MNIST_CLASSES, ImageBatches, MNIST
                    get_text_labels, load_data_fashion_mnist, load_data_mnist, locate, read_idx)
 from .models import DesignError, MODELS, Reshape, build_lenet, count_params, get_model, layer_table, lenet
 from .plotting import Animator, plot, plot_history, set_axes, set_figsize, use_svg_display
+from .runs import RunLog
 from .timing import Timer
 from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, set_seed, train_ch6,
                        try_gpu, xavier_init)
