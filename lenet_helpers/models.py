@@ -89,7 +89,7 @@ def _macs(layer, out):
     """Multiply-adds one example needs in a Conv2d or Linear layer (0 for the others)."""
     if isinstance(layer, nn.Conv2d):
         k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels // layer.groups
-        return out[1:].numel() * k
+        return out.shape[1:].numel() * k
     if isinstance(layer, nn.Linear):
         return layer.in_features * layer.out_features
     return 0
