@@ -128,7 +128,11 @@ def load_split(name='FashionMNIST', split='train', root=None, download=True):
                                 f'{_how_to_get(name)}')
     images_stem, labels_stem, count = SPLITS[split]
     images_path, labels_path = _find(folder, images_stem), _find(folder, labels_stem)
-    images, labels = read_idx(images_path), read_idx(labels_path)
+    advice = f'Replace the files.\n{_how_to_get(name)}'
+    try:
+        images, labels = read_idx(images_path), read_idx(labels_path)
+    except DataNotFoundError as e:
+        raise DataNotFoundError(f'{e}\n{advice}') from e
     problems = []
     if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
         problems.append(f'{images_path} holds images of shape {tuple(images.shape)}, expected (N, 28, 28)')
@@ -139,7 +143,7 @@ def load_split(name='FashionMNIST', split='train', root=None, download=True):
     elif int(labels.max()) > 9:
         problems.append(f'{labels_path} holds the label {int(labels.max())}, expected 0 to 9')
     if problems:
-        raise DataNotFoundError('; '.join(problems) + f'.\nReplace the files.\n{_how_to_get(name)}')
+        raise DataNotFoundError('; '.join(problems) + f'.\n{advice}')
     return images, labels.long(), folder
 
 

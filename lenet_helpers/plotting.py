@@ -77,7 +77,7 @@ class Animator:
         self.config_axes = lambda: set_axes(self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale,
                                             legend)
         self.X, self.Y, self.fmts = None, None, fmts
-        self.min_interval, self.last_draw = min_interval, 0.0
+        self.min_interval, self.last_draw = min_interval, float('-inf')
         self.live = in_notebook()
         self.handle = None
 

@@ -189,12 +189,12 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
     from tqdm.auto import tqdm
     _check_train_args(net, num_epochs, lr)
     device = resolve_device(device)
-    if init:
-        net.apply(xavier_init)
     net.to(device)
     if device.type == 'cpu':
         net.to(memory_format=torch.channels_last)
     _check_output_shape(net, test_iter, device)
+    if init:
+        net.apply(xavier_init)
     history = History(device=str(device), stopped='running')
     optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
@@ -244,8 +244,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
         history.stopped = 'completed'
     except KeyboardInterrupt:
         history.stopped = 'interrupted'
-        history.message = (f'Training interrupted in epoch {epoch + 1} (after batch {i + 1} of '
-                           f'{num_batches}). The model keeps the weights it has learned so far; the '
+        history.message = (f'Training interrupted in epoch {epoch + 1}, batch {i + 1} of '
+                           f'{num_batches}. The model keeps the weights it has learned so far; the '
                            f'history holds the {len(history.epoch)} finished epoch(s).')
     except FloatingPointError as e:
         history.stopped = 'diverged'

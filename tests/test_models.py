@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+import lenet_helpers as lh
+
+
+def test_lenet_shapes_follow_the_chapter():
+    rows = lh.layer_table(lh.lenet())
+    shapes = [(r['layer'], r['output'][1:]) for r in rows]
+    assert shapes == [
+        ('Reshape', (1, 28, 28)), ('Conv2d', (6, 28, 28)), ('Sigmoid', (6, 28, 28)),
+        ('AvgPool2d', (6, 14, 14)), ('Conv2d', (16, 10, 10)), ('Sigmoid', (16, 10, 10)),
+        ('AvgPool2d', (16, 5, 5)), ('Flatten', (400,)), ('Linear', (120,)), ('Sigmoid', (120,)),
+        ('Linear', (84,)), ('Sigmoid', (84,)), ('Linear', (10,))]
+
+
+def test_lenet_parameters_and_multiply_adds():
+    net = lh.lenet()
+    assert lh.count_params(net) == 61706
+    rows = lh.layer_table(net)
+    assert [r['params'] for r in rows if r['params']] == [156, 2416, 48120, 10164, 850]
+    # conv1: 6*28*28 outputs x 25 taps; conv2: 16*10*10 x (6*25); then the dense layers
+    assert [r['macs'] for r in rows if r['macs']] == [117600, 240000, 48000, 10080, 840]
+
+
+def test_lenet_takes_flat_or_image_batches():
+    net = lh.lenet()
+    assert net(torch.rand(3, 784)).shape == (3, 10)
+    assert net(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_layer_table_leaves_training_mode_alone():
+    net = lh.build_lenet(batch_norm=True, dropout=0.5)
+    net.train()
+    lh.layer_table(net)
+    assert net.training
+
+
+def test_build_lenet_defaults_are_the_chapters_lenet():
+    a, b = lh.layer_table(lh.build_lenet()), lh.layer_table(lh.lenet())
+    assert a == b
+
+
+def test_build_lenet_options_change_the_network():
+    net = lh.build_lenet(channels=(8, 16, 32), kernel_sizes=(3, 3, 3), paddings=(1, 1, 1), strides=(1, 1, 1),
+                         activation='relu', pool='max', hidden=(64,), batch_norm=True, dropout=0.2)
+    names = [r['layer'] for r in lh.layer_table(net)]
+    assert names.count('Conv2d') == 3 and names.count('MaxPool2d') == 3 and 'BatchNorm2d' in names
+    assert 'Dropout' in names and names.count('Linear') == 2 and 'ReLU' in names
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+@pytest.mark.parametrize('kwargs, fragment', [
+    ({'kernel_sizes': (5, 15)}, 'conv2: the input map is 14x14 but the kernel is 15x15'),
+    ({'channels': (6, 16, 32), 'kernel_sizes': (5, 5, 7), 'paddings': (2, 0, 0), 'strides': (1, 1, 1)},
+     'conv3: the input map is 5x5 but the kernel is 7x7'),
+    ({'pool_size': 4}, 'pool2: the map after conv2 is only 3x3'),
+    ({'activation': 'swish'}, 'Unknown activation'),
+    ({'pool': 'median'}, 'Unknown pooling'),
+    ({'kernel_sizes': (5,)}, 'one kernel size, padding and stride per conv layer'),
+])
+def test_impossible_designs_are_explained(kwargs, fragment):
+    with pytest.raises(lh.DesignError, match=fragment):
+        lh.build_lenet(**kwargs)
+
+
+def test_get_model_by_name():
+    assert lh.count_params(lh.get_model('lenet')) == 61706
+    with pytest.raises(ValueError, match='Unknown model'):
+        lh.get_model('alexnet')
