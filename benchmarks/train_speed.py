@@ -1,0 +1,141 @@
+"""Side by side, in one invocation: the chapter's recipe against lenet_helpers, same machine, same settings.
+
+    python benchmarks/train_speed.py [--epochs 10] [--seed 0] [--skip-reference]
+
+The chapter's recipe: torchvision's FashionMNIST with ToTensor, DataLoader(num_workers=1), the sigmoid
+LeNet, Xavier init, SGD lr 0.9, batch 128, test accuracy after every epoch. Ours: the same network and
+hyperparameters through load_data_fashion_mnist + train_ch6. Live plotting is off in both (a script
+shows no plot). Each run is a separate process so its peak memory is its own; a third process only
+imports torch, torchvision and matplotlib, the floor both are measured against.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / 'data'
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kB
+
+
+def imports_only():
+    import matplotlib.pyplot  # noqa: F401
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+    return {}
+
+
+def reference(epochs, seed):
+    """The chapter's recipe, written out plainly (plotting left out)."""
+    import matplotlib.pyplot  # noqa: F401  (the chapter's process has it loaded too)
+    import torch
+    import torchvision
+    from torch import nn
+    from torch.utils.data import DataLoader
+    from torchvision import transforms
+
+    import lenet_helpers as lh
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    to_tensor = transforms.ToTensor()
+    train_set = torchvision.datasets.FashionMNIST(str(DATA), train=True, transform=to_tensor, download=False)
+    test_set = torchvision.datasets.FashionMNIST(str(DATA), train=False, transform=to_tensor, download=False)
+    train_iter = DataLoader(train_set, 128, shuffle=True, num_workers=1)
+    test_iter = DataLoader(test_set, 128, shuffle=False, num_workers=1)
+    net = lh.lenet()
+    net.apply(lh.xavier_init)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.9)
+    loss = nn.CrossEntropyLoss()
+    for epoch in range(epochs):
+        net.train()
+        total_loss, correct, count = 0.0, 0.0, 0
+        for X, y in train_iter:
+            optimizer.zero_grad()
+            y_hat = net(X)
+            l = loss(y_hat, y)
+            l.backward()
+            optimizer.step()
+            with torch.no_grad():
+                total_loss += float(l) * X.shape[0]
+                correct += float((y_hat.argmax(1) == y).sum())
+                count += X.shape[0]
+        hits, seen = 0.0, 0
+        with torch.no_grad():  # the chapter's evaluation, which stays in training mode
+            for X, y in test_iter:
+                hits += float((net(X).argmax(1) == y).sum())
+                seen += y.numel()
+        test_acc = hits / seen
+    seconds = time.perf_counter() - start
+    return {'seconds': seconds, 'loss': total_loss / count, 'train_acc': correct / count, 'test_acc': test_acc}
+
+
+def ours(epochs, seed):
+    import matplotlib.pyplot  # noqa: F401
+    import torchvision  # noqa: F401
+
+    import lenet_helpers as lh
+    lh.set_seed(seed)
+    start = time.perf_counter()
+    train_iter, test_iter = lh.load_data_fashion_mnist(128)
+    h = lh.train_ch6(lh.lenet(), train_iter, test_iter, epochs, 0.9, 'cpu', animate=False, progress=False)
+    seconds = time.perf_counter() - start
+    return {'seconds': seconds, 'loss': h.train_loss[-1], 'train_acc': h.train_acc[-1],
+            'test_acc': h.test_acc[-1], 'examples_per_sec': h.examples_per_sec}
+
+
+def child(which, epochs, seed):
+    """Run one measurement in this process and print it as JSON on the last line."""
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = {'imports': imports_only, 'reference': reference, 'ours': ours}[which](
+            *(() if which == 'imports' else (epochs, seed)))
+    result['peak_mb'] = peak_mb()
+    print(json.dumps(result))
+
+
+def measure(which, epochs, seed):
+    out = subprocess.run([sys.executable, __file__, '--child', which, '--epochs', str(epochs),
+                          '--seed', str(seed)], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        sys.exit(f'{which} failed:\n{out.stderr}')
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--epochs', type=int, default=10)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--skip-reference', action='store_true', help='measure only ours')
+    p.add_argument('--child', choices=['imports', 'reference', 'ours'], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return child(args.child, args.epochs, args.seed)
+    if not (DATA / 'FashionMNIST' / 'raw' / 'train-images-idx3-ubyte').is_file():
+        sys.exit('The reference recipe needs the uncompressed files in data/FashionMNIST/raw: run `make data`.')
+    import torch
+    print(f'{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'{args.epochs} epochs, lr 0.9, batch 128, seed {args.seed}')
+    floor = measure('imports', args.epochs, args.seed)
+    runs = {'ours': measure('ours', args.epochs, args.seed)}
+    if not args.skip_reference:
+        runs['chapter'] = measure('reference', args.epochs, args.seed)
+    print(f'{"recipe":<8} {"seconds":>8} {"loss":>6} {"train acc":>9} {"test acc":>8} {"peak MB":>8} {"above imports":>13}')
+    for name, r in runs.items():
+        print(f'{name:<8} {r["seconds"]:>8.1f} {r["loss"]:>6.3f} {r["train_acc"]:>9.3f} {r["test_acc"]:>8.3f} '
+              f'{r["peak_mb"]:>8.0f} {r["peak_mb"] - floor["peak_mb"]:>13.0f}')
+    print(f'imports only: peak {floor["peak_mb"]:.0f} MB')
+    if 'chapter' in runs:
+        print(f'speed-up: {runs["chapter"]["seconds"] / runs["ours"]["seconds"]:.2f}x '
+              f'(chapter {runs["chapter"]["seconds"]:.1f} s / ours {runs["ours"]["seconds"]:.1f} s)')
+
+
+if __name__ == '__main__':
+    main()
