@@ -9,7 +9,7 @@ Chromium (/usr/bin/chromium) through pip's playwright (no `playwright install`),
 On failure it saves a screenshot and JupyterLab's log under test-artifacts/. JupyterLab is stopped
 at the end, also when the test fails.
 
-The notebooks' contract (see the README of tests): the calculator carries the CSS classes
+The notebooks' contract: the calculator carries the CSS classes
 lenet-shape-calculator, lenet-conv1-kernel and lenet-shape-table; 04 draws its live plot through a
 display handle. LENET_BROWSER_ROOT=DIR serves DIR instead of the repository (DIR/notebooks/02_... and
 04_... must exist), for trying the test on stand-in notebooks.
@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = Path(os.environ.get('LENET_BROWSER_ROOT', ROOT)).resolve()
@@ -169,6 +170,18 @@ class Student:
                        return el && el.getAttribute('data-status') === 'idle'; }""",
             timeout=timeout * 1000, polling=500)
 
+    def wait_done(self, timeout):
+        """Wait until every code cell has run (a number in its prompt), or one failed; then idle."""
+        self.page.wait_for_function(
+            """() => {
+                const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+                const failed = panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+                const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                return (failed && failed.textContent.includes('Traceback'))
+                    || prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            }""", timeout=timeout * 1000, polling=500)
+        self.wait_idle(timeout)
+
     def run_all(self):
         """Run > Run All Cells, from the menu bar as a student would."""
         page = self.page
@@ -200,6 +213,11 @@ class Student:
                                                           'Error displaying widget'))]
 
 
+def test_the_notebooks_are_there():
+    missing = [nb for nb in (NB_SHAPES, NB_TRAINING) if not (SERVE / nb).is_file()]
+    assert not missing, f'The browser test needs {", ".join(missing)} in {SERVE}: the notebooks are missing.'
+
+
 def test_shape_calculator_controls_work(lab, browser):
     with Student(browser, lab, NB_SHAPES, 'shape-calculator') as s:
         s.open()
@@ -229,13 +247,16 @@ def test_shape_calculator_controls_work(lab, browser):
             at_max = handle.get_attribute('aria-valuenow') == handle.get_attribute('aria-valuemax')
             handle.focus()
             page.keyboard.press('ArrowLeft' if at_max else 'ArrowRight')
-        page.wait_for_function(
-            """([el, before]) => el.innerText !== before""",
-            arg=[table.element_handle(), before], timeout=30_000)
+        try:
+            page.wait_for_function("""([el, before]) => el.innerText !== before""",
+                                   arg=[table.element_handle(), before], timeout=30_000)
+        except PlaywrightTimeout:
+            raise AssertionError(f'moving the conv1 kernel-size control did not change the shape table '
+                                 f'within 30 s; it still reads:\n{before}') from None
         after = table.inner_text()
         assert after != before
         assert table.locator('table').count() or after.strip(), 'the shape table went empty'
-        s.wait_idle(WIDGETS_SHOWN)
+        s.wait_done(WIDGETS_SHOWN)
         assert not s.errors(), f'errors in the notebook: {s.errors()}'
 
 
@@ -255,6 +276,7 @@ WATCH_IMAGES = """() => {
     scan();
 }"""
 UPDATED_IN_PLACE = '() => Object.values(window.__lenetImages).some(srcs => srcs.size >= 2)'
+SEEN = '() => Object.fromEntries(Object.entries(window.__lenetImages).map(([k, v]) => [k, v.size]))'
 
 
 def test_training_plot_appears_and_updates(lab, browser):
@@ -264,12 +286,15 @@ def test_training_plot_appears_and_updates(lab, browser):
         page.evaluate(WATCH_IMAGES)  # remembers every plot image shown, however briefly
         start = time.monotonic()
         s.run_all()
-        page.locator('.jp-OutputArea-output img').first.wait_for(state='visible', timeout=TRAINING_DONE * 1000)
-        first = page.locator('.jp-OutputArea-output img').first.get_attribute('src')
-        assert first and first.startswith('data:image/'), f'the plot is not an inline image: {first[:80]!r}'
-        # updated in place: the same output slot shows a new picture (not a second plot below)
-        page.wait_for_function(UPDATED_IN_PLACE, timeout=TRAINING_DONE * 1000, polling=250)
-        s.wait_idle(TRAINING_DONE)
+        s.wait_done(TRAINING_DONE)
+        assert not s.errors(), f'errors in the notebook: {s.errors()}'
+        images = page.locator('.jp-OutputArea-output img')
+        assert images.count(), 'no plot image in the outputs of 04'
+        src = images.first.get_attribute('src') or ''
+        assert src.startswith('data:image/'), f'the plot is not an inline image: {src[:80]!r}'
+        # updated in place: the same output slot showed another picture (not a second plot below)
+        assert page.evaluate(UPDATED_IN_PLACE), \
+            f'the training plot never changed in place; sources seen per output: {page.evaluate(SEEN)}'
         print(f'\n04 ran in the browser in {time.monotonic() - start:.0f} s')
         assert not s.errors(), f'errors in the notebook: {s.errors()}'
         assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'
