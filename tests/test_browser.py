@@ -40,6 +40,7 @@ CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic'
                  '--disable-dev-shm-usage']
 # Seconds; the machine may be a busy 2-core CI runner.
 SERVER_START, KERNEL_READY, WIDGETS_SHOWN, TRAINING_DONE = 90, 120, 120, 300
+PANEL = '.jp-NotebookPanel:not(.lm-mod-hidden)'  # the notebook in front
 
 
 def free_port():
@@ -155,7 +156,8 @@ class Student:
 
     def open(self):
         page = self.page
-        page.goto(f'{self.lab["base"]}/lab/tree/{self.notebook}?token={self.lab["token"]}')
+        # ?reset: a clean workspace, only this notebook open
+        page.goto(f'{self.lab["base"]}/lab/tree/{self.notebook}?reset&token={self.lab["token"]}')
         page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=KERNEL_READY * 1000)
         dialog = page.locator('.jp-Dialog')
         if dialog.count():  # e.g. "Select Kernel" when the notebook names no kernel
@@ -182,16 +184,28 @@ class Student:
             }""", timeout=timeout * 1000, polling=500)
         self.wait_idle(timeout)
 
+    def menu(self, menu, item):
+        """Click menu > item in JupyterLab's menu bar."""
+        page = self.page
+        page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first.click()
+        page.locator('.lm-MenuBar-itemLabel', has_text=menu).first.click()
+        entry = page.locator('.lm-Menu-item:visible', has_text=item).first
+        entry.wait_for(state='visible', timeout=10_000)
+        page.wait_for_timeout(300)
+        entry.click()
+
+    def clear_outputs(self):
+        """Edit > Clear Outputs of All Cells: the saved outputs must not count as fresh ones."""
+        self.menu('Edit', 'Clear Outputs of All Cells')
+        self.page.wait_for_function(
+            "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')",
+            timeout=30_000)
+
     def run_all(self):
         """Run > Run All Cells, from the menu bar as a student would."""
         page = self.page
         for attempt in range(3):  # right after loading, the menu may not yet act on the notebook
-            page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first.click()
-            page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
-            item = page.locator('.lm-Menu-item:visible', has_text='Run All Cells').first
-            item.wait_for(state='visible', timeout=10_000)
-            page.wait_for_timeout(300)
-            item.click()
+            self.menu('Run', 'Run All Cells')
             try:  # the first code cell must have started ([*]) or finished ([1])
                 page.wait_for_function(
                     """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
@@ -202,12 +216,12 @@ class Student:
         raise AssertionError('Run > Run All Cells did not start the notebook')
 
     def errors(self):
-        return self.page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        return self.page.locator(f'{PANEL} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
                                  ).filter(has_text='Traceback').all_inner_texts()
 
     def text_reprs(self):
         """Outputs that show a widget's Python repr instead of the widget."""
-        texts = self.page.locator('.jp-OutputArea-output').all_inner_texts()
+        texts = self.page.locator(f'{PANEL} .jp-OutputArea-output').all_inner_texts()
         return [t for t in texts if any(s in t for s in ('VBox(children', 'HBox(children', 'Box(children',
                                                           'IntSlider(value', 'Dropdown(', 'HTML(value',
                                                           'Error displaying widget'))]
@@ -221,9 +235,10 @@ def test_the_notebooks_are_there():
 def test_shape_calculator_controls_work(lab, browser):
     with Student(browser, lab, NB_SHAPES, 'shape-calculator') as s:
         s.open()
+        s.clear_outputs()
         s.run_all()
         page = s.page
-        calc = page.locator('.lenet-shape-calculator').first
+        calc = page.locator(f'{PANEL} .lenet-shape-calculator').first
         calc.wait_for(state='visible', timeout=WIDGETS_SHOWN * 1000)
         assert calc.locator('.lenet-conv1-kernel').count() == 1, 'no conv1 kernel-size control in the calculator'
         control = calc.locator('.lenet-conv1-kernel').first
@@ -232,7 +247,6 @@ def test_shape_calculator_controls_work(lab, browser):
         assert calc.locator('.jupyter-widgets').count() >= 2, 'the calculator is not rendered as widgets'
         table = calc.locator('.lenet-shape-table').first
         table.wait_for(state='visible', timeout=30_000)
-        assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'
         before = table.inner_text()
         assert table.locator('table').count() or before.strip(), 'the shape table is empty'
 
@@ -258,12 +272,14 @@ def test_shape_calculator_controls_work(lab, browser):
         assert table.locator('table').count() or after.strip(), 'the shape table went empty'
         s.wait_done(WIDGETS_SHOWN)
         assert not s.errors(), f'errors in the notebook: {s.errors()}'
+        assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'
 
 
 WATCH_IMAGES = """() => {
     // distinct image sources seen in each output slot (cell number : output number)
     window.__lenetImages = {};
-    const scan = () => document.querySelectorAll('.jp-Notebook .jp-CodeCell').forEach((cell, c) =>
+    const scan = () => document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell').forEach((cell, c) =>
         cell.querySelectorAll('.jp-OutputArea-child').forEach((child, o) =>
             child.querySelectorAll('img').forEach(img => {
                 if (!img.src) return;
@@ -282,13 +298,14 @@ SEEN = '() => Object.fromEntries(Object.entries(window.__lenetImages).map(([k, v
 def test_training_plot_appears_and_updates(lab, browser):
     with Student(browser, lab, NB_TRAINING, 'training') as s:
         s.open()
+        s.clear_outputs()
         page = s.page
         page.evaluate(WATCH_IMAGES)  # remembers every plot image shown, however briefly
         start = time.monotonic()
         s.run_all()
         s.wait_done(TRAINING_DONE)
         assert not s.errors(), f'errors in the notebook: {s.errors()}'
-        images = page.locator('.jp-OutputArea-output img')
+        images = page.locator(f'{PANEL} .jp-OutputArea-output img')
         assert images.count(), 'no plot image in the outputs of 04'
         src = images.first.get_attribute('src') or ''
         assert src.startswith('data:image/'), f'the plot is not an inline image: {src[:80]!r}'
@@ -298,5 +315,5 @@ def test_training_plot_appears_and_updates(lab, browser):
         print(f'\n04 ran in the browser in {time.monotonic() - start:.0f} s')
         assert not s.errors(), f'errors in the notebook: {s.errors()}'
         assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'
-        assert page.locator('.jp-OutputArea-output .widget-hprogress .progress-bar').count(), \
+        assert page.locator(f'{PANEL} .jp-OutputArea-output .widget-hprogress .progress-bar').count(), \
             'no progress-bar widget in the training output'
