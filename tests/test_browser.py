@@ -100,6 +100,11 @@ def lab(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f'JupyterLab did not answer within {SERVER_START} s; log: {log_path}')
             time.sleep(0.5)
+        # the settings Binder users get (binder/overrides.json) are valid and in force here too
+        for plugin, wanted in json.loads(OVERRIDES.read_text()).items():
+            with urllib.request.urlopen(f'{base}/lab/api/settings/{plugin}?token={token}', timeout=10) as r:
+                composite = json.load(r)['settings']
+            assert {k: composite.get(k) for k in wanted} == wanted, f'{plugin}: {composite}'
         yield {'base': base, 'token': token, 'log': log_path, 'user_data': tmp / 'chromium'}
     finally:
         for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
