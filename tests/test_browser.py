@@ -164,9 +164,15 @@ class Student:
         # ?reset: a clean workspace, only this notebook open
         page.goto(f'{self.lab["base"]}/lab/tree/{self.notebook}?reset&token={self.lab["token"]}')
         page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=KERNEL_READY * 1000)
+        # kernel ready, or a dialog first (e.g. "Select Kernel" when the notebook's kernel is unknown)
+        page.wait_for_function(
+            f"""() => document.querySelector('.jp-Dialog') || (el => el && el.getAttribute('data-status') === 'idle')(
+                         document.querySelector('{PANEL} .jp-Notebook-ExecutionIndicator'))""",
+            timeout=KERNEL_READY * 1000, polling=500)
         dialog = page.locator('.jp-Dialog')
-        if dialog.count():  # e.g. "Select Kernel" when the notebook names no kernel
-            dialog.locator('.jp-mod-accept').click()
+        if dialog.count():
+            print(f'\naccepting a JupyterLab dialog: {dialog.first.inner_text()!r}')
+            dialog.locator('.jp-mod-accept').first.click()
         self.wait_idle(KERNEL_READY)
 
     def wait_idle(self, timeout):
@@ -183,7 +189,9 @@ class Student:
             """() => {
                 const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
                 const failed = panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
-                const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                const prompts = [...panel.querySelectorAll('.jp-CodeCell')]  // empty cells never get a number
+                    .filter(c => (c.querySelector('.cm-content') || {}).textContent.trim() !== '')
+                    .map(c => c.querySelector('.jp-InputArea-prompt'));
                 return (failed && failed.textContent.includes('Traceback'))
                     || prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
             }""", timeout=timeout * 1000, polling=500)
