@@ -14,6 +14,7 @@ the solutions between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` and keep p
 and hands out ``release/lenet/``. From the command line: ``make student`` or
 ``python -m lenet_helpers student [--course DIR] [NOTEBOOK ...]``.
 """
+import contextlib
 import os
 import shutil
 import sys
@@ -32,6 +33,8 @@ c.CourseDirectory.db_url = 'sqlite:///gradebook.db'
 # Every exercise is Python; the stub students see in place of a solution:
 c.ClearSolutions.code_stub = {{'python': '# YOUR CODE HERE\\nraise NotImplementedError()'}}
 c.ClearSolutions.text_stub = 'YOUR ANSWER HERE'
+# Autograding runs every cell, training included: allow 10 minutes a cell (nbgrader's default is 30 s).
+c.ExecutePreprocessor.timeout = 600
 '''
 
 
@@ -50,6 +53,30 @@ def exercise_notebooks(folder=NOTEBOOKS_DIR):
     return found
 
 
+@contextlib.contextmanager
+def course_api(course_dir):
+    """nbgrader's Python API for the course in ``course_dir``, set up like its nbgrader_config.py."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    course = Path(course_dir).resolve()
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.course_id = COURSE_ID
+    config.CourseDirectory.db_url = f'sqlite:///{course / "gradebook.db"}'
+    config.ClearSolutions.code_stub = {'python': '# YOUR CODE HERE\nraise NotImplementedError()'}
+    config.ClearSolutions.text_stub = 'YOUR ANSWER HERE'
+    config.ExecutePreprocessor.timeout = 600
+    # nbgrader runs its `alembic` script to set up the gradebook: find it beside this Python even
+    # when the environment is not activated (e.g. `.venv/bin/python -m lenet_helpers student`).
+    path = os.environ.get('PATH', '')
+    os.environ['PATH'] = os.pathsep.join([str(Path(sys.executable).parent), path])
+    try:
+        yield NbGraderAPI(config=config)
+    finally:
+        os.environ['PATH'] = path
+
+
 def make_student_versions(notebooks=None, course_dir='course', assignment=ASSIGNMENT):
     """Build the nbgrader course in ``course_dir`` and return the folder of student notebooks.
 
@@ -57,9 +84,6 @@ def make_student_versions(notebooks=None, course_dir='course', assignment=ASSIGN
     with nbgrader metadata). Raises RuntimeError with nbgrader's own message when it refuses one
     (for example a solution region in a cell not marked as a solution cell).
     """
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-
     notebooks = [Path(p) for p in (notebooks if notebooks is not None else exercise_notebooks())]
     if not notebooks:
         raise RuntimeError(f'No exercise notebooks with nbgrader metadata found in {NOTEBOOKS_DIR}.')
@@ -74,20 +98,8 @@ def make_student_versions(notebooks=None, course_dir='course', assignment=ASSIGN
     if not config_file.exists():
         config_file.write_text(CONFIG_TEMPLATE.format(course_id=COURSE_ID))
 
-    config = Config()
-    config.CourseDirectory.root = str(course)
-    config.CourseDirectory.course_id = COURSE_ID
-    config.CourseDirectory.db_url = f'sqlite:///{course / "gradebook.db"}'
-    config.ClearSolutions.code_stub = {'python': '# YOUR CODE HERE\nraise NotImplementedError()'}
-    api = NbGraderAPI(config=config)
-    # nbgrader runs its `alembic` script to set up the gradebook: find it beside this Python even
-    # when the environment is not activated (e.g. `.venv/bin/python -m lenet_helpers student`).
-    path = os.environ.get('PATH', '')
-    os.environ['PATH'] = os.pathsep.join([str(Path(sys.executable).parent), path])
-    try:
+    with course_api(course) as api:
         result = api.generate_assignment(assignment, force=True, create=True)
-    finally:
-        os.environ['PATH'] = path
     if not result.get('success'):
         raise RuntimeError(f'nbgrader could not generate the student versions:\n'
                            f'{result.get("error") or ""}\n{result.get("log") or ""}')

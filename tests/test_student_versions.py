@@ -200,3 +200,30 @@ def test_autograded_tests_pass_on_the_instructor_version(path, tmp_path):
         assert cell.execution_count is not None, f'{path.name}: test cell {i} did not run'
         errors = [o for o in cell.outputs if o.output_type == 'error']
         assert not errors, f'{path.name}: test cell {flags(cell)["grade_id"]} fails: {errors[0].ename}: {errors[0].evalue}'
+
+
+def test_autograde_scores_the_fixture(release, monkeypatch):
+    """The README's grading path: nbgrader autograde gives full points to the instructor version
+    handed in as a submission, and none to an untouched student version."""
+    import shutil
+    from nbgrader.api import Gradebook
+    from lenet_helpers.assign import COURSE_ID, course_api
+
+    monkeypatch.setenv('LENET_QUICK', '1')
+    course = release.parent.parent
+    name = FIXTURE.stem
+    handed_in = {'full-marks': FIXTURE, 'blank': release / FIXTURE.name}
+    for student, notebook in handed_in.items():
+        folder = course / 'submitted' / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        shutil.copy(notebook, folder / FIXTURE.name)
+    with course_api(course) as api:
+        for student in handed_in:
+            result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+            assert result['success'], f'nbgrader autograde failed for {student}:\n{result.get("error")}\n{result.get("log")}'
+    with Gradebook(f'sqlite:///{course / "gradebook.db"}', COURSE_ID) as gb:
+        full = gb.find_submission_notebook(name, ASSIGNMENT, 'full-marks')
+        blank = gb.find_submission_notebook(name, ASSIGNMENT, 'blank')
+        max_score = sum(flags(c).get('points', 0) for c in nbformat.read(FIXTURE, as_version=4).cells)
+        assert (full.score, full.max_score) == (max_score, max_score), f'instructor version scored {full.score}/{full.max_score}'
+        assert blank.score == 0, f'an unanswered notebook scored {blank.score}'
