@@ -202,6 +202,8 @@ def test_autograded_tests_pass_on_the_instructor_version(path, tmp_path):
         assert not errors, f'{path.name}: test cell {flags(cell)["grade_id"]} fails: {errors[0].ename}: {errors[0].evalue}'
 
 
+@pytest.mark.filterwarnings('ignore::Warning:sqlalchemy')  # nbgrader's own session warnings
+@pytest.mark.filterwarnings('ignore:.*not in session')
 def test_autograde_scores_the_fixture(release, monkeypatch):
     """The README's grading path: nbgrader autograde gives full points to the instructor version
     handed in as a submission, and none to an untouched student version."""
