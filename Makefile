@@ -42,6 +42,11 @@ $(DATA): | $(STAMP)
 
 data: $(DATA)
 
+# Student versions of the exercise notebooks (nbgrader): hand out course/release/lenet/.
+.PHONY: student
+student: setup
+	$(BIN)/python -m lenet_helpers student --course course
+
 benchmark: setup
 	$(BIN)/python benchmarks/train_speed.py
 

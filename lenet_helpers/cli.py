@@ -46,6 +46,12 @@ def parser():
     t.add_argument('--no-progress', action='store_true', help='hide the per-epoch progress bar (hidden anyway when stderr is not a terminal)')
     d = sub.add_parser('data', help='find Fashion-MNIST and put it uncompressed in the project data folder')
     d.add_argument('--dest', default=str(data.PROJECT_DATA_DIR), help='target folder (default: data/)')
+    s = sub.add_parser('student', help='make the student versions of the exercise notebooks with nbgrader',
+                       description='Build an nbgrader course folder from the exercise notebooks (the '
+                                   'instructor versions, left untouched) and write the student versions, '
+                                   'solutions removed, into COURSE/release/lenet/.')
+    s.add_argument('notebooks', nargs='*', help='instructor notebooks (default: notebooks/05-08 with nbgrader metadata)')
+    s.add_argument('--course', default='course', help='nbgrader course folder to create or update (default: course/)')
     return p
 
 
@@ -73,6 +79,15 @@ def main(argv=None):
     try:
         if args.command == 'train':
             return train(args)
+        if args.command == 'student':
+            from .assign import make_student_versions
+            try:
+                release = make_student_versions(args.notebooks or None, args.course)
+            except RuntimeError as e:
+                print(f'error: {e}', file=sys.stderr)
+                return 2
+            print(f'student versions in {release} (hand out this folder; nbgrader course: {args.course})')
+            return 0
         print(f'data in place: {prepare_data(args.dest)}')
         return 0
     except (ValueError, data.DataNotFoundError) as e:
