@@ -226,3 +226,14 @@ def test_clicking_a_cell_shows_that_cells_images():
     assert bytes(explorer.gallery.value) != bytes(first)
     explorer.cells[3, 3].click()
     assert '0 image(s)' in explorer.caption.value and explorer.gallery.layout.display == 'none'
+
+
+def test_batch_size_and_seed_controls_reach_the_run():
+    panel = make_panel()
+    panel.button.click()
+    panel.batch_size.value, panel.seed.value = 32, 1
+    panel.button.click()
+    first, second = panel.runs.runs
+    assert second['settings']['batch_size'] == 32 and second['settings']['seed'] == 1
+    assert first['history'].train_loss != second['history'].train_loss
+    assert '<td>32</td>' in panel.table.value
