@@ -4,11 +4,9 @@ Each control is a small class holding its widgets; ``.widget`` is what a noteboo
 callback shows its result (or a plain message when something goes wrong) inside the control.
 """
 import html
-import traceback
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
-import torch
 
 from . import explore
 from .data import FASHION_MNIST_CLASSES
@@ -17,6 +15,7 @@ from .runs import RunLog
 from .training import History, set_seed, train_ch6, try_gpu
 
 CHAPTER_FLATTEN = 400  # what the chapter's LeNet feeds its first Linear layer
+LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.9, 1.5, 3.0, 5.0, 10.0)
 
 
 def message_html(text, kind='warning'):
@@ -32,16 +31,25 @@ def error_html(e):
                         f'rerun the cell that made this control.')
 
 
+BOLD = ' style="font-weight:bold"'
+TD = 'style="padding:2px 10px;border-bottom:1px solid #ddd;text-align:{}"'
+TABLE_CSS = ('<style>.lenet-runs table{border-collapse:collapse}.lenet-runs td,.lenet-runs th'
+             '{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}</style>')
+
+
 def shape_table_html(rows):
-    """An HTML table of layer_table rows, with totals."""
-    head = '<tr><th>#</th><th>layer</th><th>output shape</th><th>parameters</th><th>multiply-adds</th></tr>'
-    body = ''.join(f'<tr><td>{i}</td><td>{r["layer"]}</td><td>{" x ".join(map(str, r["output"]))}</td>'
-                   f'<td style="text-align:right">{r["params"]:,}</td>'
-                   f'<td style="text-align:right">{r["macs"]:,}</td></tr>' for i, r in enumerate(rows, 1))
-    total = (f'<tr><th></th><th>total</th><th></th><th style="text-align:right">'
-             f'{sum(r["params"] for r in rows):,}</th>'
-             f'<th style="text-align:right">{sum(r["macs"] for r in rows):,}</th></tr>')
-    return f'<table>{head}{body}{total}</table>'
+    """An HTML table of layer_table rows with totals; the Flatten row (what feeds the dense layers) in bold."""
+    left, right = TD.format('left'), TD.format('right')
+    head = (f'<tr><th {left}>#</th><th {left}>layer</th><th {left}>output shape</th>'
+            f'<th {right}>parameters</th><th {right}>multiply-adds</th></tr>')
+    body = ''.join(
+        f'<tr{BOLD if r["layer"] == "Flatten" else ""}><td {left}>{i}</td><td {left}>{r["layer"]}</td>'
+        f'<td {left}>{" x ".join(map(str, r["output"]))}</td>'
+        f'<td {right}>{r["params"]:,}</td><td {right}>{r["macs"]:,}</td></tr>' for i, r in enumerate(rows, 1))
+    total = (f'<tr><th {left}></th><th {left}>total</th><th {left}></th>'
+             f'<th {right}>{sum(r["params"] for r in rows):,}</th>'
+             f'<th {right}>{sum(r["macs"] for r in rows):,}</th></tr>')
+    return f'<table style="border-collapse:collapse">{head}{body}{total}</table>'
 
 
 class ShapeCalculator:
@@ -53,7 +61,7 @@ class ShapeCalculator:
         c = self.CHAPTER
         slider = lambda v, lo, hi, d: w.IntSlider(value=v, min=lo, max=hi, description=d,
                                                  continuous_update=False,
-                                                 style={'description_width': '90px'})
+                                                 style={'description_width': '110px'})
         self.controls = {
             'input_size': slider(c['input_size'], 8, 64, 'input size'),
             'c1': slider(c['c1'], 1, 64, 'conv1 channels'), 'k1': slider(c['k1'], 1, 11, 'conv1 kernel'),
@@ -61,7 +69,7 @@ class ShapeCalculator:
             'c2': slider(c['c2'], 1, 64, 'conv2 channels'), 'k2': slider(c['k2'], 1, 11, 'conv2 kernel'),
             'p2': slider(c['p2'], 0, 5, 'conv2 padding'), 's2': slider(c['s2'], 1, 4, 'conv2 stride'),
             'pool': w.Dropdown(options=[('average', 'avg'), ('max', 'max'), ('none', None)],
-                               value=c['pool'], description='pooling', style={'description_width': '90px'}),
+                               value=c['pool'], description='pooling', style={'description_width': '110px'}),
             'pool_size': slider(c['pool_size'], 1, 4, 'pool size'),
         }
         self.controls['k1'].add_class('lenet-conv1-kernel')
@@ -148,7 +156,7 @@ class DataBrowser:
         self.images, self.labels, self.classes, self.split = images, labels, classes, split
         self.by_class = [(labels == c).nonzero().flatten() for c in range(len(classes))]
         self.cls = w.Dropdown(options=[(name, i) for i, name in enumerate(classes)], description='class')
-        self.index = w.IntSlider(value=0, min=0, max=len(self.by_class[0]) - 1, description='index',
+        self.index = w.IntSlider(value=1, min=1, max=len(self.by_class[0]), description='number',
                                  continuous_update=False)
         self.image = w.Image(format='png')
         self.caption = w.HTML()
@@ -158,7 +166,7 @@ class DataBrowser:
         self.show()
 
     def _class_changed(self, change):
-        self.index.max = max(len(self.by_class[self.cls.value]) - 1, 0)
+        self.index.max = max(len(self.by_class[self.cls.value]), 1)
         self.show()
 
     def show(self):
@@ -168,10 +176,10 @@ class DataBrowser:
             if len(members) == 0:
                 self.caption.value = message_html(f'No {self.classes[self.cls.value]} images here.')
                 return
-            i = int(members[min(self.index.value, len(members) - 1)])
+            i = int(members[min(self.index.value, len(members)) - 1])
             name = self.classes[int(self.labels[i])]
             self.image.value = _image_bytes(self.images[i], name)
-            self.caption.value = (f'<b>{html.escape(name)}</b>: number {self.index.value + 1:,} of '
+            self.caption.value = (f'<b>{html.escape(name)}</b>: number {self.index.value:,} of '
                                   f'{len(members):,} in its class<br>{self.split} set index {i:,}')
         except Exception as e:
             self.caption.value = error_html(e)
@@ -188,9 +196,9 @@ class TrainingPanel:
         self.load_data, self.make_net = load_data, make_net
         self.runs, self.nets = RunLog(), {}
         devices = list(dict.fromkeys([str(try_gpu()), 'cpu']))
-        style = {'description_width': '90px'}
-        self.lr = w.FloatLogSlider(value=lr, base=10, min=-3, max=1, step=0.1, description='learning rate',
-                                   readout_format='.3g', style=style)
+        style = {'description_width': '110px'}
+        self.lr = w.SelectionSlider(options=sorted(set(LEARNING_RATES) | {lr}), value=lr,
+                                    description='learning rate', style=style)
         self.epochs = w.IntSlider(value=epochs, min=1, max=30, description='epochs', style=style)
         self.batch_size = w.Dropdown(options=[32, 64, 128, 256, 512], value=batch_size,
                                      description='batch size', style=style)
@@ -201,6 +209,7 @@ class TrainingPanel:
         self.status = w.HTML()
         self.log = w.Output()
         self.table = w.HTML(value=self.runs.to_html())
+        self.table.add_class('lenet-runs')
         self.plot = w.Image(format='png')
         self.widget = w.VBox([
             w.HBox([w.VBox([self.lr, self.epochs, self.batch_size]), w.VBox([self.device, self.seed,
@@ -209,13 +218,14 @@ class TrainingPanel:
 
     def train(self):
         """Train one fresh model with the current settings and add the run to the table."""
-        settings = dict(lr=round(self.lr.value, 4), epochs=self.epochs.value,
+        settings = dict(lr=self.lr.value, epochs=self.epochs.value,
                         batch_size=self.batch_size.value, device=self.device.value, seed=self.seed.value)
         self.button.disabled = True
         self.status.value = message_html('Training... (interrupt the kernel to stop early; '
                                          'the run is kept)', 'info')
         self.log.clear_output()
-        name = f'run {len(self.runs) + 1}: lr {settings["lr"]:g}, {settings["epochs"]} epochs'
+        n = settings['epochs']
+        name = f'run {len(self.runs) + 1}: lr {settings["lr"]:g}, {n} epoch{"s" if n != 1 else ""}'
         net = None
         try:
             set_seed(settings['seed'])
@@ -241,7 +251,7 @@ class TrainingPanel:
 
     def refresh(self):
         """Redraw the run table and the overlaid test-accuracy plot."""
-        self.table.value = self.runs.to_html(sort_by='best test acc')
+        self.table.value = TABLE_CSS + self.runs.to_html(sort_by='best test acc')
         fig, axes = plt.subplots(1, 2, figsize=(9, 3))
         self.runs.plot('train_loss', ax=axes[0])
         self.runs.plot('test_acc', ax=axes[1])
@@ -271,7 +281,7 @@ class ConfusionExplorer:
                 b.on_click(lambda _, t=t, p=p: self.select(t, p))
                 self.cells[t, p] = b
                 items.append(b)
-        grid = w.GridBox(items, layout=w.Layout(grid_template_columns=f'110px repeat({n}, 58px)',
+        grid = w.GridBox(items, layout=w.Layout(grid_template_columns=f'110px repeat({n}, 64px)',
                                                 grid_gap='2px'))
         self.caption = w.HTML('Click a cell to see its images.')
         self.gallery = w.Image(format='png')

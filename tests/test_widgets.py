@@ -40,7 +40,7 @@ def test_calculator_contract_css_classes():
 
 def test_calculator_starts_as_the_chapters_lenet():
     calc = lh.ShapeCalculator()
-    assert calc.table.value.startswith('<table>')
+    assert calc.table.value.startswith('<table')
     assert '1 x 16 x 5 x 5' in calc.table.value and '61,706' in calc.table.value
     assert 'Flatten feeds 400 numbers' in calc.summary.value
     assert lh.count_params(calc.net) == lh.count_params(lh.lenet())
@@ -77,17 +77,17 @@ def test_no_pooling_reports_the_bigger_flatten():
 def test_impossible_design_shows_an_explanation_not_a_table():
     calc = lh.ShapeCalculator()
     calc.controls['s1'].value = 4  # 28 -> 7 -> 3, then a 5x5 kernel does not fit
-    assert '<table>' not in calc.table.value
+    assert '<table' not in calc.table.value
     assert 'conv2' in calc.table.value and '3x3' in calc.table.value and 'smaller kernel' in calc.table.value
     assert calc.net is None and calc.summary.value == ''
     calc.reset_button.click()
-    assert '<table>' in calc.table.value and 'Flatten feeds 400' in calc.summary.value
+    assert '<table' in calc.table.value and 'Flatten feeds 400' in calc.summary.value
 
 
 def test_pool_too_big_is_explained():
     calc = lh.ShapeCalculator()
     calc.set(input_size=8, p1=0, k1=3, k2=3, pool_size=4)  # 8 -> 6 -> 1 -> conv2 cannot fit
-    assert '<table>' not in calc.table.value and 'This design cannot work' in calc.table.value
+    assert '<table' not in calc.table.value and 'This design cannot work' in calc.table.value
 
 
 def test_unexpected_error_is_shown_as_a_message(monkeypatch):
@@ -106,14 +106,15 @@ def test_data_browser_follows_class_and_index():
     browser = lh.DataBrowser(train.images, train.labels)
     first_caption, first_image = browser.caption.value, browser.image.value
     assert bytes(first_image).startswith(b'\x89PNG') and 'T-shirt/top' in first_caption
-    browser.index.value = 3
+    assert 'number 1 of' in first_caption
+    browser.index.value = 4
     assert browser.caption.value != first_caption and bytes(browser.image.value) != bytes(first_image)
     assert 'number 4 of' in browser.caption.value
     browser.cls.value = 9
     assert 'Ankle boot' in browser.caption.value
     expected = int((train.labels == 9).sum())
-    assert browser.index.max == expected - 1 and f'of {expected} in its class' in browser.caption.value
-    i = int((train.labels == 9).nonzero()[min(3, expected - 1)])
+    assert browser.index.max == expected and f'of {expected} in its class' in browser.caption.value
+    i = int((train.labels == 9).nonzero()[min(4, expected) - 1])
     assert f'index {i:,}' in browser.caption.value
 
 
@@ -133,7 +134,7 @@ def test_train_button_adds_a_run_to_table_and_plot():
     assert 'No runs yet' in panel.table.value and bytes(panel.plot.value) == b''
     panel.button.click()
     assert len(panel.runs) == 1 and panel.runs.runs[0]['history'].stopped == 'completed'
-    assert 'run 1: lr 0.9, 1 epochs' in panel.table.value and '<table>' in panel.table.value
+    assert 'run 1: lr 0.9, 1 epoch<' in panel.table.value and '<table>' in panel.table.value
     assert bytes(panel.plot.value).startswith(b'\x89PNG') and 'completed' in panel.status.value
     first_plot = panel.plot.value
     panel.lr.value, panel.epochs.value = 0.1, 2
