@@ -16,3 +16,6 @@ __version__ = '0.1.0'
 def quick_mode():
     """True when LENET_QUICK is set to a non-empty value other than 0: notebooks then train briefly."""
     return os.environ.get('LENET_QUICK', '') not in ('', '0')
+from .explore import (class_counts, confusion_matrix, draw_dataflow, misclassified, plot_class_balance,
+                      plot_confusion_matrix, predict, prediction_titles, show_images)
+from .widgets import ConfusionExplorer, DataBrowser, ShapeCalculator, TrainingPanel
