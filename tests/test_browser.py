@@ -76,6 +76,9 @@ def lab(tmp_path_factory):
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / 'workspaces'), IPYTHONDIR=str(tmp / 'ipython'),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get('PYTHONPATH')) if p))
     env.setdefault('LENET_QUICK', '1')  # make test sets it; short training when run alone too
+    # Chromium renders on one of CI's two cores while the kernel trains: a second torch thread would
+    # only fight it (PyTorch's spinning threads slow down many times over on a busy core).
+    env.setdefault('OMP_NUM_THREADS', '1')
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / 'jupyterlab.log'
     log = open(log_path, 'w')
