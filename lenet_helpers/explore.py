@@ -8,7 +8,7 @@ from torch import nn
 
 from .data import FASHION_MNIST_CLASSES
 from .models import Reshape, layer_table
-from .training import _prepare, resolve_device
+from .training import prepare_batch, resolve_device
 
 
 def dataflow_stages(net, input_shape=(1, 1, 28, 28)):
@@ -102,7 +102,7 @@ def predict(net, data_iter, device=None):
     try:
         with torch.inference_mode():
             for X, y in data_iter:
-                probs.append(torch.softmax(net(_prepare(X, device)).float(), dim=1).cpu())
+                probs.append(torch.softmax(net(prepare_batch(X, device)).float(), dim=1).cpu())
                 labels.append(y)
     finally:
         net.train(was_training)

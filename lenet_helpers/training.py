@@ -80,7 +80,7 @@ def resolve_device(device):
     return dev
 
 
-def _prepare(X, device):
+def prepare_batch(X, device):
     """Move a batch to the device; on the CPU use channels-last, which roughly halves conv time."""
     X = X.to(device, non_blocking=True)
     if device.type == 'cpu' and X.dim() == 4:
@@ -102,7 +102,7 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
                 if isinstance(X, list):  # BERT-style inputs, as in the book's later chapters
                     X = [x.to(device) for x in X]
                 else:
-                    X = _prepare(X, device)
+                    X = prepare_batch(X, device)
                 y = y.to(device)
                 correct += accuracy(net(X), y)
                 total += y.numel()
@@ -161,7 +161,7 @@ def _check_output_shape(net, test_iter, device):
     net.eval()
     try:
         with torch.no_grad():
-            out = net(_prepare(X[:2], device))
+            out = net(prepare_batch(X[:2], device))
     except RuntimeError as e:
         raise ValueError(f'The net cannot take a batch of shape {tuple(X[:2].shape)}: {e}') from e
     finally:
@@ -213,7 +213,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
             bar.set_postfix_str('', refresh=False)
             for i, (X, y) in enumerate(train_iter):
                 timer.start()
-                X, y = _prepare(X, device), y.to(device)
+                X, y = prepare_batch(X, device), y.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 y_hat = net(X)
                 l = loss(y_hat, y)
