@@ -57,7 +57,7 @@ def build_lenet(input_size=28, channels=(6, 16), kernel_sizes=(5, 5), paddings=(
         out = _conv_out(size, k, p, s)
         if out < 1:
             raise DesignError(f'conv{i}: the input map is {size}x{size} but the kernel is {k}x{k} with '
-                              f'padding {p}, so nothing is left (output {out}x{out}). Use a smaller kernel, '
+                              f'padding {p}: the kernel does not fit, so nothing is left. Use a smaller kernel, '
                               f'more padding, fewer conv layers or less pooling before this layer.')
         layers.append(nn.Conv2d(c_in, c, kernel_size=k, padding=p, stride=s))
         if batch_norm:
