@@ -1,5 +1,6 @@
 """Notebooks 05-06: controlled comparisons, the model builder with its leaderboard, and ablations."""
 import html
+from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -141,7 +142,9 @@ def describe(kw):
     """A one-line summary of a design, e.g. 'conv 6-16 k5 sigmoid avg | fc 120-84'."""
     extras = (' bn' if kw['batch_norm'] else '') + (f' drop{kw["dropout"]:g}' if kw['dropout'] else '')
     fc = '-'.join(map(str, kw['hidden'])) or 'none'
-    return (f'conv {"-".join(map(str, kw["channels"]))} k{kw["kernel_sizes"][0]} {kw["activation"]} '
+    ks = kw['kernel_sizes']
+    k = str(ks[0]) if len(set(ks)) == 1 else '-'.join(map(str, ks))
+    return (f'conv {"-".join(map(str, kw["channels"]))} k{k} {kw["activation"]} '
             f'{kw["pool"] or "nopool"}{extras} | fc {fc}')
 
 
@@ -288,6 +291,7 @@ class ModelBuilder:
     def save(self):
         """Write the leaderboard to the file named in the path box."""
         try:
+            Path(self.path.value).parent.mkdir(parents=True, exist_ok=True)
             self.log.save(self.path.value)
             self.message.value = html.escape(f'saved {len(self.log)} run(s) to {self.path.value}')
         except OSError as e:
@@ -445,7 +449,6 @@ def main(argv=None):
     args = p.parse_args(argv)
     train_iter, test_iter = load_data_fashion_mnist(128, seed=0, n_train=args.n_train)
     log = run_ablation(train_iter, test_iter, args.epochs, progress=False, log_epochs=True)
-    from pathlib import Path
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     log.save(args.out)
     print(f'wrote {args.out}')
@@ -453,3 +456,39 @@ def main(argv=None):
 
 if __name__ == '__main__':
     main()
+
+
+# ---------------------------------------------------------------------------------------------- notebook 07
+LENET5_MNIST_ERROR = 0.0095  # LeCun et al. 1998: LeNet-5's test error on MNIST (0.8% with distortions)
+
+
+def try_mnist(batch_size=128, root=None, download=True, **kwargs):
+    """Return (train_iter, test_iter, message); the iterators are None, and the message says how to get
+    MNIST, when it is neither on this machine nor downloadable."""
+    from .data import DataNotFoundError, load_data_mnist
+    try:
+        train_iter, test_iter = load_data_mnist(batch_size, root=root, download=download, **kwargs)
+    except DataNotFoundError as e:
+        return None, None, f'MNIST is not available, so the cells that need it will say "skipped".\n{e}'
+    return train_iter, test_iter, (f'MNIST found: {train_iter.num_examples} training and '
+                                   f'{test_iter.num_examples} test images from {train_iter.source}')
+
+
+def dataset_table(log, models=('lenet', 'lenet_plus'), datasets=('Fashion-MNIST', 'MNIST')):
+    """HTML table: one row per model, best test accuracy (and error) per dataset from a RunLog whose runs carry
+    model= and dataset= settings; a missing run reads 'not measured here'. Adds LeNet-5's published MNIST error."""
+    found = {(r['settings'].get('model'), r['settings'].get('dataset')): r['history'] for r in log.runs}
+
+    def cell(h):
+        if h is None or not h.epoch:
+            return '<i>not measured here</i>'
+        acc = max(h.test_acc)
+        return f'{acc:.4f} ({100 * (1 - acc):.2f}% error, {len(h.epoch)} epochs, {h.seconds[-1]:.0f} s)'
+    head = ''.join(f'<th>{html.escape(d)} test acc</th>' for d in datasets)
+    body = ''.join(f'<tr><td>{html.escape(m)} (measured)</td>' + ''.join(f'<td>{cell(found.get((m, d)))}</td>'
+                                                                          for d in datasets) + '</tr>'
+                   for m in models)
+    ref = ''.join(f'<td>{1 - LENET5_MNIST_ERROR:.4f} ({100 * LENET5_MNIST_ERROR:.2f}% error)</td>' if d == 'MNIST'
+                  else '<td>-</td>' for d in datasets)
+    body += f'<tr><td>LeNet-5, LeCun et al. 1998 (published, for reference)</td>{ref}</tr>'
+    return f'<table><thead><tr><th>model</th>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -171,12 +171,12 @@ def test_diverging_run_lands_in_the_leaderboard():
 
 
 def test_builder_saves_and_reloads_the_leaderboard(tmp_path):
-    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(tmp_path / 'board.json'))
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(tmp_path / 'new' / 'board.json'))
     mb.lr.value = 0.5
     mb.train_button.click()
     mb.save_button.click()
     assert 'saved 1 run' in mb.message.value
-    other = B.ModelBuilder(lambda bs: tiny_data(bs), path=str(tmp_path / 'board.json'))
+    other = B.ModelBuilder(lambda bs: tiny_data(bs), path=str(tmp_path / 'new' / 'board.json'))
     other.load_button.click()
     assert len(other.log) == 1 and 'loaded 1 run' in other.message.value
     assert other.log.runs[0]['history'].test_acc == mb.log.runs[0]['history'].test_acc
