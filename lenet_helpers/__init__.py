@@ -12,7 +12,7 @@ from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, se
                        try_gpu, xavier_init)
 from .builder import (ABLATIONS, ComparisonLab, ModelBuilder, ablation_table, check_net, controlled_run,
                       design_html, epochs_to_reach, initialise, make_optimizer, plot_runs, results_table,
-                      run_ablation, try_mnist, dataset_table)
+                      run_ablation, try_mnist, dataset_table, DatasetLab)
 from .activations import (FeatureMapExplorer, block_outputs, class_mean_activations, load_checkpoint,
                           pick_example, plot_block_maps, plot_class_means, plot_kernels, save_checkpoint)
 

@@ -439,10 +439,10 @@ def ablation_table(log, reference=None):
 
 
 def main(argv=None):
-    """python -m lenet_helpers.builder --epochs 3 --out FILE: measure the ablation and save it as a RunLog."""
+    """Measure the ablation on Fashion-MNIST and save it as a RunLog (tools/measure_ablation.py runs this)."""
     import argparse
     from .data import load_data_fashion_mnist
-    p = argparse.ArgumentParser(prog='python -m lenet_helpers.builder', description=main.__doc__)
+    p = argparse.ArgumentParser(prog='tools/measure_ablation.py', description=main.__doc__)
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--n-train', type=int, default=None, help='use only the first N training images')
     p.add_argument('--out', default='notebooks/results/ablation.json')
@@ -453,9 +453,6 @@ def main(argv=None):
     log.save(args.out)
     print(f'wrote {args.out}')
 
-
-if __name__ == '__main__':
-    main()
 
 
 # ---------------------------------------------------------------------------------------------- notebook 07
@@ -492,3 +489,54 @@ def dataset_table(log, models=('lenet', 'lenet_plus'), datasets=('Fashion-MNIST'
                   else '<td>-</td>' for d in datasets)
     body += f'<tr><td>LeNet-5, LeCun et al. 1998 (published, for reference)</td>{ref}</tr>'
     return f'<table><thead><tr><th>model</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+class DatasetLab:
+    """Pick a model and a data set, press Train: the run joins a RunLog and the per-dataset table.
+
+    ``datasets`` maps a name to (train_iter, test_iter), or to None for a data set that is not available here.
+    """
+
+    def __init__(self, datasets, log=None, epochs=2, seed=0):
+        from .models import MODELS
+        self.datasets, self.log, self.seed = datasets, log or RunLog(), seed
+        s = {'style': {'description_width': '80px'}, 'layout': widgets.Layout(width='300px')}
+        self.model = widgets.Dropdown(options=['lenet', 'lenet_plus'], description='model', **s)
+        self.dataset = widgets.Dropdown(options=list(datasets), description='data set', **s)
+        self.epochs = widgets.IntSlider(epochs, min=1, max=20, description='epochs', **s)
+        self.train_button = widgets.Button(description='Train', button_style='success')
+        self.message, self.table = widgets.HTML(), widgets.HTML(dataset_table(self.log, datasets=list(datasets)))
+        self.progress = widgets.Output()
+        self.models = MODELS
+        self.train_button.on_click(lambda b: self.train())
+
+    def train(self):
+        """Train the chosen model on the chosen data set with its recipe (lenet: SGD 0.9; lenet_plus: Adam 0.003)."""
+        data = self.datasets[self.dataset.value]
+        if data is None:
+            self.message.value = error_html(f'{self.dataset.value} is not available on this machine; see the '
+                                            f'message at the top of the notebook for how to get it.')
+            return None
+        recipe = (dict(optimizer='adam', lr=0.003, one_cycle=True, weight_decay=1e-4)
+                  if self.model.value == 'lenet_plus' else dict(optimizer='sgd', lr=0.9))
+        history = History(stopped='failed')
+        try:
+            with self.progress:
+                self.progress.clear_output()
+                _, history = controlled_run(self.models[self.model.value], *data, self.epochs.value,
+                                            recipe.pop('lr'), seed=self.seed, **recipe)
+            self.message.value = html.escape(history.message or f'{history.stopped}.')
+        except Exception as e:
+            history.message = f'{type(e).__name__}: {e}'
+            self.message.value = error_html(history.message)
+        self.log.add(f'{self.model.value} on {self.dataset.value}', history, model=self.model.value,
+                     dataset=self.dataset.value)
+        self.table.value = dataset_table(self.log, datasets=list(self.datasets))
+        return history
+
+    def widget(self):
+        return widgets.VBox([widgets.HBox([self.model, self.dataset, self.epochs, self.train_button]),
+                             self.message, self.progress, self.table])
+
+    def show(self):
+        display(self.widget())

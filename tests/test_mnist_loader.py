@@ -96,3 +96,17 @@ def test_dataset_table_never_invents_a_measurement():
     assert '0.9100 (9.00% error' in table
     assert table.count('not measured here') == 3  # lenet on MNIST, lenet_plus on both
     assert '0.95% error' in table and 'published' in table
+
+
+def test_dataset_lab_trains_and_explains_a_missing_dataset():
+    from test_builder import tiny_data
+    lab = B.DatasetLab({'Fashion-MNIST': tiny_data(), 'MNIST': None}, epochs=1)
+    lab.dataset.value = 'MNIST'
+    lab.train_button.click()
+    assert 'not available' in lab.message.value and len(lab.log) == 0
+    lab.dataset.value = 'Fashion-MNIST'
+    lab.model.value = 'lenet_plus'
+    before = lab.table.value
+    lab.train_button.click()
+    assert len(lab.log) == 1 and lab.log.runs[0]['settings'] == {'model': 'lenet_plus', 'dataset': 'Fashion-MNIST'}
+    assert lab.table.value != before and lab.table.value.count('not measured here') == 3
