@@ -154,6 +154,8 @@ def plot_class_means(means, pair=('Pullover', 'Coat'), classes=FASHION_MNIST_CLA
     ax1.set_title(f'{title}: mean activation per class and channel', fontsize=9)
     colors = ['tab:red' if d > 0 else 'tab:blue' for d in diff]
     ax2.bar(range(len(diff)), diff, color=colors)
+    ax2.set_xticks(range(len(diff)))
+    ax2.tick_params(axis='x', labelsize=6)
     ax2.axhline(0, color='k', lw=0.5)
     ax2.set_xlabel('channel'), ax2.set_ylabel(f'{pair[0]} minus {pair[1]}')
     ax2.set_title(f'which channels separate {pair[0]} from {pair[1]}', fontsize=9)
