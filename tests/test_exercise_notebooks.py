@@ -53,7 +53,7 @@ def test_nbval_exemptions_give_a_reason_and_code_cells_are_introduced(nb):
         lines = ''.join(cell['source']).splitlines()
         if any('NBVAL' in line for line in lines):
             assert lines[0] == '# NBVAL_IGNORE_OUTPUT', f'{path.name}: the marker must be the whole first line'
-            assert lines[1].startswith('# (not compared: ') and len(lines[1]) > 30, f'{path.name}: give a reason'
+            assert lines[1].startswith('# Not compared: ') and len(lines[1]) > 30, f'{path.name}: give a reason'
         meta = cell['metadata']['nbgrader']
         if not (meta['grade'] or meta['solution']) and i > 0:
             assert any(c['cell_type'] == 'markdown' for c in cells[max(0, i - 3):i]), f'{path.name} cell {i}'
