@@ -79,13 +79,13 @@ def plot_block_maps(rows, blocks=(0, 1), block_names=None, cmap='viridis', panel
     width = panel * (2.6 + sum(c + 0.6 for _, c in shapes))
     fig = plt.figure(figsize=(width, panel * (tall * n + cb) + 0.9), dpi=80)
     subs = fig.subfigures(1, 1 + len(blocks), width_ratios=[2.6] + [c + 0.6 for _, c in shapes], wspace=0.02)
-    gs = subs[0].add_gridspec(n + 1, 1, height_ratios=[tall] * n + [cb])
+    gs = subs[0].add_gridspec(n + 1, 1, height_ratios=[tall] * n + [cb], hspace=0.45)
     for i, (label, image, _) in enumerate(rows):
         ax = subs[0].add_subplot(gs[i, 0])
         ax.imshow(image.reshape(28, 28).numpy(), cmap='gray', vmin=0, vmax=1)
         ax.set_title(label, fontsize=7)
         ax.set_xticks([]), ax.set_yticks([])
-    subs[0].suptitle('input (grey 0-1)', fontsize=8)
+    ax.set_xlabel('input, grey from\n0 (black) to 1 (white)', fontsize=6)
     for sub, b, name, (vmin, vmax), (nr, nc) in zip(subs[1:], blocks, block_names, limits, shapes):
         gs = sub.add_gridspec(n * nr + 1, nc, height_ratios=[tall / nr] * (n * nr) + [cb], hspace=0.35, wspace=0.08)
         for i, (label, _, outs) in enumerate(rows):
