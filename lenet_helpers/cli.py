@@ -38,7 +38,7 @@ def parser():
     t.add_argument('--model', default='lenet', choices=sorted(models.MODELS),
                    help='which network to train (default lenet, the chapter\'s)')
     t.add_argument('--optimizer', default='sgd', choices=['sgd', 'adam'],
-                   help='sgd: plain SGD at --lr (the chapter\'s); adam: AdamW with a one-cycle schedule peaking at --lr '
+                   help='sgd: plain SGD at --lr (the chapter\'s); adam: AdamW (weight decay 1e-4) with a one-cycle schedule peaking at --lr '
                         '(for lenet_plus use --lr 0.003)')
     t.add_argument('--dataset', default='fashion-mnist', choices=['fashion-mnist', 'mnist'],
                    help='which data to train on (default fashion-mnist)')
