@@ -4,11 +4,17 @@ import os
 from .data import (DataNotFoundError, FASHION_MNIST_CLASSES, ImageBatches, MNIST_CLASSES,
                    get_text_labels, load_data_fashion_mnist, load_data_mnist, locate, read_idx)
 from .models import DesignError, MODELS, Reshape, build_lenet, count_params, get_model, layer_table, lenet
+from .models import lenet_plus
 from .plotting import Animator, plot, plot_history, set_axes, set_figsize, use_svg_display
 from .runs import RunLog
 from .timing import Timer
 from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, set_seed, train_ch6,
                        try_gpu, xavier_init)
+from .builder import (ABLATIONS, ComparisonLab, ModelBuilder, ablation_table, check_net, controlled_run,
+                      design_html, epochs_to_reach, initialise, make_optimizer, plot_runs, results_table,
+                      run_ablation, try_mnist, dataset_table, DatasetLab)
+from .activations import (FeatureMapExplorer, block_outputs, class_mean_activations, load_checkpoint,
+                          pick_example, plot_block_maps, plot_class_means, plot_kernels, save_checkpoint)
 
 __version__ = '0.1.0'
 

@@ -37,6 +37,9 @@ def parser():
     t.add_argument('--batch-size', type=int, default=128, help='examples per minibatch (default 128)')
     t.add_argument('--model', default='lenet', choices=sorted(models.MODELS),
                    help='which network to train (default lenet, the chapter\'s)')
+    t.add_argument('--optimizer', default='sgd', choices=['sgd', 'adam'],
+                   help='sgd: plain SGD at --lr (the chapter\'s); adam: AdamW (weight decay 1e-4) with a one-cycle schedule peaking at --lr '
+                        '(for lenet_plus use --lr 0.003)')
     t.add_argument('--dataset', default='fashion-mnist', choices=['fashion-mnist', 'mnist'],
                    help='which data to train on (default fashion-mnist)')
     t.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: the best available)')
@@ -64,7 +67,11 @@ def train(args):
           f'images from {train_iter.source}')
     net = models.get_model(args.model)
     print(f'model {args.model}: {models.count_params(net):,} parameters')
-    history = training.train_ch6(net, train_iter, test_iter, args.epochs, args.lr, args.device,
+    optimizer = None
+    if args.optimizer == 'adam':
+        from .builder import make_optimizer
+        optimizer = make_optimizer(net, 'adam', args.lr, args.epochs, len(train_iter), weight_decay=1e-4)
+    history = training.train_ch6(net, train_iter, test_iter, args.epochs, args.lr, args.device, optimizer=optimizer,
                                  animate=False, progress=sys.stderr.isatty() and not args.no_progress, log_epochs=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,223 @@
+"""The model builder, the comparison lab, the ablation helpers and the one-cycle optimizer (notebooks 05-06)."""
+import pytest
+import torch
+from torch import nn
+
+import lenet_helpers as lh
+from lenet_helpers import builder as B
+from lenet_helpers.data import ImageBatches
+
+
+def tiny_data(batch_size=64, n=256, seed=0):
+    """Random images with a learnable label (the brightness of the top rows) so a few batches can learn."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g)
+    labels = (images[:, :4].float().mean(dim=(1, 2)) > 127.5).long()
+    train = ImageBatches(images, labels, batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    test = ImageBatches(images[:128], labels[:128], batch_size)
+    return train, test
+
+
+QUIET = dict(progress=False, animate=False)
+
+
+def test_lenet_plus_is_registered_small_and_pools_with_max():
+    net = lh.get_model('lenet_plus')
+    assert 'lenet_plus' in lh.MODELS
+    assert lh.count_params(net) < 200_000
+    assert any(isinstance(m, nn.MaxPool2d) for m in net) and any(isinstance(m, nn.BatchNorm2d) for m in net)
+    net.eval()
+    assert net(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_cli_trains_lenet_plus_with_adam(tmp_path, monkeypatch):
+    train, test = tiny_data()
+    monkeypatch.setattr(lh.data, 'load_data_fashion_mnist', lambda *a, **k: (train, test))
+    train.source = test.source = 'memory'
+    from lenet_helpers import cli
+    rc = cli.main(['train', '--model', 'lenet_plus', '--optimizer', 'adam', '--lr', '0.003', '--epochs', '1',
+                   '--out', str(tmp_path), '--no-progress'])
+    assert rc == 0
+    assert lh.History.load(tmp_path / 'history.json').stopped == 'completed'
+
+
+def test_one_cycle_schedule_warms_up_then_anneals():
+    net = nn.Linear(2, 2)
+    opt = B.make_optimizer(net, 'adam', 0.01, num_epochs=2, steps_per_epoch=10)
+    lrs = []
+    for _ in range(20):
+        net(torch.ones(1, 2)).sum().backward()
+        opt.step()
+        lrs.append(opt.param_groups[0]['lr'])
+    peak = lrs.index(max(lrs))
+    assert 0 < peak < 19 and max(lrs) == pytest.approx(0.01, rel=0.05)
+    assert lrs[-1] < 0.001
+    opt.step()  # one step too many must not raise
+
+
+def test_make_optimizer_rejects_unknown_names():
+    with pytest.raises(ValueError, match='sgd, momentum, adam'):
+        B.make_optimizer(nn.Linear(2, 2), 'rmsprop', 0.1)
+
+
+def test_controlled_runs_repeat_exactly():
+    train, test = tiny_data()
+    _, h1 = B.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
+    _, h2 = B.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
+    assert h1.train_loss == h2.train_loss and h1.test_acc == h2.test_acc
+
+
+def test_initialise_choices_change_the_weights():
+    torch.manual_seed(0)
+    net = lh.lenet()
+    before = net[1].weight.clone()
+    B.initialise(net, 'kaiming')
+    assert not torch.equal(before, net[1].weight)
+    with pytest.raises(ValueError, match='xavier'):
+        B.initialise(net, 'zeros')
+
+
+def test_epochs_to_reach_and_results_table():
+    h = lh.History(epoch=[1, 2, 3], train_loss=[1, .5, .4], train_acc=[.5, .8, .9], test_acc=[.6, .81, .85],
+                   seconds=[1, 2, 3], stopped='completed')
+    assert B.epochs_to_reach(h, 0.80) == 2 and B.epochs_to_reach(h, 0.9) is None
+    log = lh.RunLog()
+    log.add('a', h)
+    log.add('b', lh.History(stopped='interrupted'))
+    table = B.results_table(log)
+    assert '<td>2</td>' in table and 'not within 0' in table and 'interrupted' in table
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    (dict(conv_layers=3, channels='6, 16'), '3 conv layers need 3 channel counts'),
+    (dict(channels='6, x'), 'whole numbers'),
+    (dict(conv_layers=3, channels='6,16,32', kernel_size=9, padding='none'), 'nothing is left'),
+    (dict(conv_layers=3, channels='6,16,32', kernel_size=5), 'smaller than the'),
+])
+def test_impossible_designs_are_explained(kwargs, words):
+    with pytest.raises(lh.DesignError, match=words):
+        lh.build_lenet(**B.design_kwargs(**kwargs))
+
+
+def test_check_net_names_the_mismatched_linear_layer():
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10))
+    with pytest.raises(lh.DesignError, match=r'layer 3 \(Linear\) expects 400 inputs.*1176'):
+        B.check_net(net)
+    assert len(B.check_net(lh.lenet())) == len(lh.lenet())
+
+
+def test_builder_design_panel_follows_the_controls():
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs))
+    assert '61,706 parameters' in mb.design.value  # the chapter's LeNet by default
+    mb.activation.value = 'relu'
+    mb.pool.value = 'max'
+    assert 'relu max' in mb.design.value
+    mb.conv_layers.value = 3  # only two channel counts given
+    assert 'Cannot do that' in mb.design.value and 'channel counts' in mb.design.value
+    assert mb.train_button.disabled
+    mb.channels.value = '6, 16, 32'
+    mb.padding.value = 'every layer'
+    assert 'Cannot do that' not in mb.design.value and not mb.train_button.disabled
+
+
+def test_builder_train_button_fills_the_leaderboard_and_plot():
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1)
+    mb.activation.value, mb.pool.value, mb.lr.value = 'relu', 'max', 0.05
+    assert 'No runs yet' in mb.board.value
+    mb.train_button.click()
+    assert len(mb.log) == 1 and mb.log.runs[0]['history'].stopped == 'completed'
+    assert 'relu max' in mb.board.value and 'completed' in mb.board.value
+    first_plot = mb.plot.value
+    assert first_plot[:4] == b'\x89PNG'
+    mb.batch_size.value = 32
+    mb.train_button.click()
+    assert len(mb.log) == 2 and '32' in mb.board.value and mb.plot.value != first_plot
+
+
+def test_builder_records_an_interrupted_run_and_shows_failures(monkeypatch):
+    def interrupted(*args, **kwargs):
+        h = lh.History(epoch=[1], train_loss=[1.0], train_acc=[0.5], test_acc=[0.6], seconds=[2.0],
+                       stopped='interrupted', message='Training interrupted in epoch 2.')
+        return None, h
+    monkeypatch.setattr(B, 'controlled_run', interrupted)
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=3)
+    mb.train_button.click()
+    assert len(mb.log) == 1 and 'interrupted' in mb.board.value and 'interrupted in epoch 2' in mb.message.value
+
+    def broken(bs):
+        raise RuntimeError('disk on fire')
+    mb2 = B.ModelBuilder(broken, epochs=1)
+    mb2.train_button.click()
+    assert 'disk on fire' in mb2.message.value and 'failed' in mb2.board.value
+    assert not mb2.train_button.disabled
+
+
+def test_diverging_run_lands_in_the_leaderboard():
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1)
+    mb.activation.value, mb.init.value, mb.lr.value = 'relu', 'kaiming', mb.lr.max
+    mb.hidden.value = '256, 256, 256'
+    mb.lr.value = mb.lr.max
+    original = B.make_optimizer
+    mb_lr = 1e6  # far beyond what any net survives
+
+    def huge(net, name, lr, *a, **k):
+        return original(net, name, mb_lr, *a, **k)
+    B.make_optimizer = huge
+    try:
+        mb.train_button.click()
+    finally:
+        B.make_optimizer = original
+    assert mb.log.runs[0]['history'].stopped == 'diverged' and 'diverged' in mb.board.value
+
+
+def test_builder_saves_and_reloads_the_leaderboard(tmp_path):
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(tmp_path / 'new' / 'board.json'))
+    mb.lr.value = 0.5
+    mb.train_button.click()
+    mb.save_button.click()
+    assert 'saved 1 run' in mb.message.value
+    other = B.ModelBuilder(lambda bs: tiny_data(bs), path=str(tmp_path / 'new' / 'board.json'))
+    other.load_button.click()
+    assert len(other.log) == 1 and 'loaded 1 run' in other.message.value
+    assert other.log.runs[0]['history'].test_acc == mb.log.runs[0]['history'].test_acc
+    assert 'sigmoid avg' in other.board.value
+    other.path.value = str(tmp_path / 'missing.json')
+    other.load_button.click()
+    assert 'could not read' in other.message.value and len(other.log) == 1
+
+
+def test_comparison_lab_run_and_clear():
+    train, test = tiny_data()
+
+    def net_fn(pool, act):
+        return nn.Sequential(nn.Conv2d(1, 4, 5, padding=2), act(), pool(2), nn.Flatten(), nn.Linear(4 * 14 * 14, 10))
+    lab = B.ComparisonLab(net_fn, train, test, epochs=1, lr=0.05)
+    lab.pool.value, lab.activation.value = 'avg', 'relu'
+    lab.run_button.click()
+    lab.pool.value = 'max'
+    lab.run_button.click()
+    assert lab.table.value.count('<tr>') == 3  # header and two runs
+    assert 'relu + max pool' in lab.table.value and lab.plot.value[:4] == b'\x89PNG'
+    lab.clear_button.click()
+    assert len(lab.log) == 0 and lab.table.value.count('<tr>') == 1 and lab.plot.value == b''
+
+
+def test_comparison_lab_shows_an_unwritten_exercise():
+    train, test = tiny_data()
+
+    def not_written(pool, act):
+        raise NotImplementedError()
+    lab = B.ComparisonLab(not_written, train, test, epochs=1)
+    lab.run_button.click()
+    assert 'NotImplementedError' in lab.message.value and 'failed' in lab.table.value
+
+
+def test_ablation_runs_every_variant_and_ranks_them(tmp_path):
+    train, test = tiny_data(n=128)
+    variants = {k: B.ABLATIONS[k] for k in list(B.ABLATIONS)[:2]}
+    log = B.run_ablation(train, test, 1, variants=variants, progress=False)
+    assert [r['name'] for r in log.runs] == list(variants)
+    table = B.ablation_table(log)
+    assert 'undo ReLU' in table and '+0.000' in table  # the reference row compared with itself
+    log.save(tmp_path / 'a.json')
+    assert B.ablation_table(lh.RunLog.load(tmp_path / 'a.json')) == table
