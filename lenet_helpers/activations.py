@@ -7,8 +7,9 @@ import torch
 from IPython.display import display
 from torch import nn
 
-from .builder import figure_png
 from .data import FASHION_MNIST_CLASSES
+from .explore import figure_png
+from .models import evaluating
 
 POOL_TYPES = (nn.AvgPool2d, nn.MaxPool2d)
 
@@ -42,8 +43,7 @@ def block_outputs(net, X):
     """Run X through net and return the output of every conv block: after each pooling layer, or after the
     activation that follows each conv layer when the net does not pool."""
     outputs, pooled, pending = [], any(isinstance(m, POOL_TYPES) for m in net), False
-    net.eval()
-    with torch.no_grad():
+    with evaluating(net), torch.no_grad():
         for layer in net:
             X = layer(X)
             if isinstance(layer, nn.Conv2d):

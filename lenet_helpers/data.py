@@ -39,7 +39,7 @@ def _how_to_get(name):
              f' (`make data` does this for Fashion-MNIST);']
     if name == 'FashionMNIST':
         lines.append('  3. install the Debian/Ubuntu package: sudo apt-get install dataset-fashion-mnist;')
-    lines.append(f'  or allow downloads (download=True, the default) on a machine with internet access.')
+    lines.append('  or allow downloads (download=True, the default) on a machine with internet access.')
     return '\n'.join(lines)
 
 

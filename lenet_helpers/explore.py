@@ -7,7 +7,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from torch import nn
 
 from .data import FASHION_MNIST_CLASSES
-from .models import Reshape, layer_table
+from .models import Reshape, evaluating, layer_table
 from .training import prepare_batch, resolve_device
 
 
@@ -97,15 +97,10 @@ def predict(net, data_iter, device=None):
     """Run the net over data_iter; return (labels, predicted labels, probabilities (N, C)) on the CPU."""
     device = resolve_device(device or next(net.parameters()).device)
     labels, probs = [], []
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.inference_mode():
-            for X, y in data_iter:
-                probs.append(torch.softmax(net(prepare_batch(X, device)).float(), dim=1).cpu())
-                labels.append(y)
-    finally:
-        net.train(was_training)
+    with evaluating(net), torch.inference_mode():
+        for X, y in data_iter:
+            probs.append(torch.softmax(net(prepare_batch(X, device)).float(), dim=1).cpu())
+            labels.append(y)
     probs = torch.cat(probs)
     return torch.cat(labels), probs.argmax(dim=1), probs
 

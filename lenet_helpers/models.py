@@ -1,4 +1,6 @@
 """LeNet as the chapter builds it, a configurable LeNet family, and a per-layer shape table."""
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -25,6 +27,17 @@ def lenet():
         nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
         nn.Linear(120, 84), nn.Sigmoid(),
         nn.Linear(84, 10))
+
+
+@contextmanager
+def evaluating(net):
+    """Put net in eval mode for a with-block, then give it back the mode it had."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 class DesignError(ValueError):
@@ -102,17 +115,12 @@ def layer_table(net, input_shape=(1, 1, 28, 28)):
     (multiply-adds for one example).
     """
     rows, X = [], torch.zeros(input_shape)
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            for layer in net:
-                X = layer(X)
-                rows.append({'layer': type(layer).__name__, 'output': tuple(X.shape),
-                             'params': sum(p.numel() for p in layer.parameters()),
-                             'macs': _macs(layer, X)})
-    finally:
-        net.train(was_training)
+    with evaluating(net), torch.no_grad():
+        for layer in net:
+            X = layer(X)
+            rows.append({'layer': type(layer).__name__, 'output': tuple(X.shape),
+                         'params': sum(p.numel() for p in layer.parameters()),
+                         'macs': _macs(layer, X)})
     return rows
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .models import evaluating
 from .plotting import Animator
 from .timing import Timer
 
@@ -93,21 +94,16 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     if device is None and isinstance(net, nn.Module):
         device = next(iter(net.parameters())).device
     device = torch.device(device or 'cpu')
-    was_training = net.training
-    net.eval()
     correct, total = 0.0, 0
-    try:
-        with torch.inference_mode():
-            for X, y in data_iter:
-                if isinstance(X, list):  # BERT-style inputs, as in the book's later chapters
-                    X = [x.to(device) for x in X]
-                else:
-                    X = prepare_batch(X, device)
-                y = y.to(device)
-                correct += accuracy(net(X), y)
-                total += y.numel()
-    finally:
-        net.train(was_training)
+    with evaluating(net), torch.inference_mode():
+        for X, y in data_iter:
+            if isinstance(X, list):  # BERT-style inputs, as in the book's later chapters
+                X = [x.to(device) for x in X]
+            else:
+                X = prepare_batch(X, device)
+            y = y.to(device)
+            correct += accuracy(net(X), y)
+            total += y.numel()
     return correct / total if total else 0.0
 
 
@@ -157,15 +153,11 @@ def _check_train_args(net, num_epochs, lr):
 def _check_output_shape(net, test_iter, device):
     """Run one test batch through the net; its output must be (B, 10) class scores."""
     X, _ = next(iter(test_iter))
-    was_training = net.training
-    net.eval()
     try:
-        with torch.no_grad():
+        with evaluating(net), torch.no_grad():
             out = net(prepare_batch(X[:2], device))
     except RuntimeError as e:
         raise ValueError(f'The net cannot take a batch of shape {tuple(X[:2].shape)}: {e}') from e
-    finally:
-        net.train(was_training)
     if out.dim() != 2 or out.shape[1] != 10:
         raise ValueError(f'The net must output (batch, 10) class scores; for a batch of 2 it gave '
                          f'{tuple(out.shape)}. Make the last layer nn.Linear(..., 10).')

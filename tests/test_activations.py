@@ -2,7 +2,6 @@
 import matplotlib
 import pytest
 import torch
-from torch import nn
 
 import lenet_helpers as lh
 from lenet_helpers import activations as A

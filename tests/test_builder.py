@@ -5,6 +5,7 @@ from torch import nn
 
 import lenet_helpers as lh
 from lenet_helpers import builder as B
+from lenet_helpers import experiments as E
 from lenet_helpers.data import ImageBatches
 
 
@@ -43,7 +44,7 @@ def test_cli_trains_lenet_plus_with_adam(tmp_path, monkeypatch):
 
 def test_one_cycle_schedule_warms_up_then_anneals():
     net = nn.Linear(2, 2)
-    opt = B.make_optimizer(net, 'adam', 0.01, num_epochs=2, steps_per_epoch=10)
+    opt = E.make_optimizer(net, 'adam', 0.01, num_epochs=2, steps_per_epoch=10)
     lrs = []
     for _ in range(20):
         net(torch.ones(1, 2)).sum().backward()
@@ -57,13 +58,13 @@ def test_one_cycle_schedule_warms_up_then_anneals():
 
 def test_make_optimizer_rejects_unknown_names():
     with pytest.raises(ValueError, match='sgd, momentum, adam'):
-        B.make_optimizer(nn.Linear(2, 2), 'rmsprop', 0.1)
+        E.make_optimizer(nn.Linear(2, 2), 'rmsprop', 0.1)
 
 
 def test_controlled_runs_repeat_exactly():
     train, test = tiny_data()
-    _, h1 = B.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
-    _, h2 = B.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
+    _, h1 = E.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
+    _, h2 = E.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
     assert h1.train_loss == h2.train_loss and h1.test_acc == h2.test_acc
 
 
@@ -71,20 +72,20 @@ def test_initialise_choices_change_the_weights():
     torch.manual_seed(0)
     net = lh.lenet()
     before = net[1].weight.clone()
-    B.initialise(net, 'kaiming')
+    E.initialise(net, 'kaiming')
     assert not torch.equal(before, net[1].weight)
     with pytest.raises(ValueError, match='xavier'):
-        B.initialise(net, 'zeros')
+        E.initialise(net, 'zeros')
 
 
 def test_epochs_to_reach_and_results_table():
     h = lh.History(epoch=[1, 2, 3], train_loss=[1, .5, .4], train_acc=[.5, .8, .9], test_acc=[.6, .81, .85],
                    seconds=[1, 2, 3], stopped='completed')
-    assert B.epochs_to_reach(h, 0.80) == 2 and B.epochs_to_reach(h, 0.9) is None
+    assert E.epochs_to_reach(h, 0.80) == 2 and E.epochs_to_reach(h, 0.9) is None
     log = lh.RunLog()
     log.add('a', h)
     log.add('b', lh.History(stopped='interrupted'))
-    table = B.results_table(log)
+    table = E.results_table(log)
     assert '<td>2</td>' in table and 'not within 0' in table and 'interrupted' in table
 
 
@@ -152,21 +153,16 @@ def test_builder_records_an_interrupted_run_and_shows_failures(monkeypatch):
     assert not mb2.train_button.disabled
 
 
-def test_diverging_run_lands_in_the_leaderboard():
+def test_diverging_run_lands_in_the_leaderboard(monkeypatch):
     mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1)
-    mb.activation.value, mb.init.value, mb.lr.value = 'relu', 'kaiming', mb.lr.max
+    mb.activation.value, mb.init.value = 'relu', 'kaiming'
     mb.hidden.value = '256, 256, 256'
-    mb.lr.value = mb.lr.max
-    original = B.make_optimizer
-    mb_lr = 1e6  # far beyond what any net survives
+    original = E.make_optimizer
 
-    def huge(net, name, lr, *a, **k):
-        return original(net, name, mb_lr, *a, **k)
-    B.make_optimizer = huge
-    try:
-        mb.train_button.click()
-    finally:
-        B.make_optimizer = original
+    def huge(net, name, lr, *a, **k):  # lr 1e6: far beyond what any net survives
+        return original(net, name, 1e6, *a, **k)
+    monkeypatch.setattr(E, 'make_optimizer', huge)
+    mb.train_button.click()
     assert mb.log.runs[0]['history'].stopped == 'diverged' and 'diverged' in mb.board.value
 
 
@@ -214,10 +210,10 @@ def test_comparison_lab_shows_an_unwritten_exercise():
 
 def test_ablation_runs_every_variant_and_ranks_them(tmp_path):
     train, test = tiny_data(n=128)
-    variants = {k: B.ABLATIONS[k] for k in list(B.ABLATIONS)[:2]}
-    log = B.run_ablation(train, test, 1, variants=variants, progress=False)
+    variants = {k: E.ABLATIONS[k] for k in list(E.ABLATIONS)[:2]}
+    log = E.run_ablation(train, test, 1, variants=variants, progress=False)
     assert [r['name'] for r in log.runs] == list(variants)
-    table = B.ablation_table(log)
+    table = E.ablation_table(log)
     assert 'undo ReLU' in table and '+0.000' in table  # the reference row compared with itself
     log.save(tmp_path / 'a.json')
-    assert B.ablation_table(lh.RunLog.load(tmp_path / 'a.json')) == table
+    assert E.ablation_table(lh.RunLog.load(tmp_path / 'a.json')) == table

@@ -1,7 +1,6 @@
 """Figures and analysis helpers: right numbers, right stages, figures that draw."""
 import matplotlib
 import torch
-from torch import nn
 
 import lenet_helpers as lh
 from lenet_helpers import explore

@@ -6,6 +6,7 @@ import torch
 
 import lenet_helpers as lh
 from lenet_helpers import builder as B
+from lenet_helpers import experiments as E
 from lenet_helpers import data as D
 
 
@@ -77,13 +78,13 @@ def test_damaged_file_is_named_in_the_error(tmp_path):
 
 def test_availability_check_finds_mnist(tmp_path):
     fake_mnist(tmp_path)
-    train_iter, test_iter, message = B.try_mnist(128, root=tmp_path, download=False, n_train=512)
+    train_iter, test_iter, message = E.try_mnist(128, root=tmp_path, download=False, n_train=512)
     assert train_iter.num_examples == 512 and test_iter.num_examples == 10000
     assert message.startswith('MNIST found') and str(tmp_path) in message
 
 
 def test_availability_check_explains_what_to_do_when_mnist_is_missing(tmp_path):
-    train_iter, test_iter, message = B.try_mnist(128, root=tmp_path / 'empty', download=False)
+    train_iter, test_iter, message = E.try_mnist(128, root=tmp_path / 'empty', download=False)
     assert train_iter is None and test_iter is None
     assert 'skipped' in message and 'root=DIR' in message and 'LENET_DATA_DIR' in message
 
@@ -92,7 +93,7 @@ def test_dataset_table_never_invents_a_measurement():
     log = lh.RunLog()
     h = lh.History(epoch=[1], train_loss=[.3], train_acc=[.9], test_acc=[.91], seconds=[12.0], stopped='completed')
     log.add('lenet on Fashion-MNIST', h, model='lenet', dataset='Fashion-MNIST')
-    table = B.dataset_table(log)
+    table = E.dataset_table(log)
     assert '0.9100 (9.00% error' in table
     assert table.count('not measured here') == 3  # lenet on MNIST, lenet_plus on both
     assert '0.95% error' in table and 'published' in table

@@ -1,5 +1,4 @@
 import matplotlib.pyplot as plt
-import pytest
 
 import lenet_helpers as lh
 from lenet_helpers import plotting

@@ -4,7 +4,7 @@
 """
 import sys
 
-from lenet_helpers.builder import main
+from lenet_helpers.experiments import main
 
 if __name__ == '__main__':
     sys.exit(main())
