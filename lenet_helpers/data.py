@@ -106,10 +106,14 @@ def _download(name, root):
     root = Path(root or os.environ.get('LENET_DATA_DIR') or PROJECT_DATA_DIR).expanduser()
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # a closed network fails fast instead of hanging
+    made = [d for d in (root, root / name, root / name / 'raw') if not d.exists()]
     try:
         for train in (True, False):
             cls(root=str(root), train=train, download=True)
     except Exception as e:  # offline, a proxy, a mirror down: all end the same way for a student
+        for d in reversed(made):  # leave no empty folders behind that look like a dataset
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
         raise DataNotFoundError(f'{name} was not found on this machine and the download failed '
                                 f'({type(e).__name__}: {e}).\n{_how_to_get(name)}') from e
     finally:

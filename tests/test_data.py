@@ -113,6 +113,7 @@ def test_offline_download_fails_fast_with_advice(tmp_path, monkeypatch):
     with pytest.raises(lh.DataNotFoundError) as err:
         lh.load_data_mnist(128, root=tmp_path / 'empty')
     assert 'download failed' in str(err.value) and 'root=DIR' in str(err.value)
+    assert not (tmp_path / 'empty').exists()  # the failed download left no empty MNIST/raw folders
 
 
 @pytest.mark.parametrize('kwargs, fragment', [
