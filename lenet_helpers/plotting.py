@@ -70,7 +70,7 @@ class Animator:
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale='linear',
                  yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), nrows=1, ncols=1, figsize=(3.5, 2.5),
-                 min_interval=1.0):
+                 min_interval=2.0):
         self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         plt.close(self.fig)  # shown through our own display handle, not again at the cell's end
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
