@@ -190,7 +190,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
     history = History(device=str(device), stopped='running')
     optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
-    animator = Animator(xlabel='epoch', xlim=[1, num_epochs],
+    animator = Animator(xlabel='epoch', xlim=[0, num_epochs],  # from 0: the first epoch's points show too
                         legend=['train loss', 'train acc', 'test acc']) if animate else None
     timer, wall, num_batches = Timer(), Timer(), len(train_iter)
     metric = Accumulator(3)  # sum of loss, number of correct predictions, number of examples
