@@ -8,7 +8,7 @@ from IPython.display import display
 from torch import nn
 
 from .explore import figure_png
-from .experiments import (INITS, OPTIMIZERS, controlled_run, dataset_table, describe, plot_runs,
+from .experiments import (INITS, OPTIMIZERS, PLUS_TRAINING, controlled_run, dataset_table, describe, plot_runs,
                           results_table)
 from .models import ACTIVATIONS, DesignError, build_lenet, count_params, evaluating, layer_table
 from .runs import RunLog
@@ -303,8 +303,7 @@ class DatasetLab:
             self.message.value = error_html(f'{self.dataset.value} is not available on this machine; see the '
                                             f'message at the top of the notebook for how to get it.')
             return None
-        recipe = (dict(optimizer='adam', lr=0.003, one_cycle=True, weight_decay=1e-4)
-                  if self.model.value == 'lenet_plus' else dict(optimizer='sgd', lr=0.9))
+        recipe = dict(PLUS_TRAINING) if self.model.value == 'lenet_plus' else dict(optimizer='sgd', lr=0.9)
         history = History(stopped='failed')
         try:
             with self.progress:

@@ -69,8 +69,9 @@ def train(args):
     print(f'model {args.model}: {models.count_params(net):,} parameters')
     optimizer = None
     if args.optimizer == 'adam':
-        from .experiments import make_optimizer
-        optimizer = make_optimizer(net, 'adam', args.lr, args.epochs, len(train_iter), weight_decay=1e-4)
+        from .experiments import PLUS_TRAINING, make_optimizer
+        optimizer = make_optimizer(net, 'adam', args.lr, args.epochs, len(train_iter),
+                                   weight_decay=PLUS_TRAINING['weight_decay'])
     history = training.train_ch6(net, train_iter, test_iter, args.epochs, args.lr, args.device, optimizer=optimizer,
                                  animate=False, progress=sys.stderr.isatty() and not args.no_progress, log_epochs=True)
     out = Path(args.out)

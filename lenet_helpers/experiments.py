@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from .models import build_lenet, count_params
+from .models import LENET_PLUS_DESIGN, build_lenet, count_params
 from .runs import RunLog
-from .training import set_seed, train_ch6
+from .training import set_seed, train_ch6, xavier_init
 
 
 OPTIMIZERS = ('sgd', 'momentum', 'adam')
@@ -39,11 +39,11 @@ def initialise(net, init):
     """Initialise Conv2d and Linear weights: 'xavier' (the chapter's), 'kaiming' (for ReLU) or 'pytorch default'."""
     if init not in INITS:
         raise ValueError(f'init must be one of {", ".join(INITS)}, got {init!r}.')
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            if init == 'xavier':
-                nn.init.xavier_uniform_(m.weight)
-            elif init == 'kaiming':
+    if init == 'xavier':
+        net.apply(xavier_init)
+    elif init == 'kaiming':
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
     return net
 
@@ -108,11 +108,9 @@ def describe(kw):
             f'{kw["pool"] or "nopool"}{extras} | fc {fc}')
 
 
-
 # ---------------------------------------------------------------------------------------------- ablations
-# lenet_plus's design (models.lenet_plus) and its training recipe, as settings that an ablation can change.
-PLUS_DESIGN = dict(channels=(16, 32, 64), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), strides=(1, 1, 1),
-                   activation='relu', pool='max', hidden=(128,), batch_norm=True, dropout=0.2)
+# lenet_plus's design (models.LENET_PLUS_DESIGN) and its training recipe, as settings an ablation can change.
+PLUS_DESIGN = LENET_PLUS_DESIGN
 PLUS_TRAINING = dict(optimizer='adam', lr=0.003, one_cycle=True, weight_decay=1e-4)
 CHAPTER_DESIGN = dict(channels=(6, 16), kernel_sizes=(5, 5), paddings=(2, 0), strides=(1, 1), activation='sigmoid',
                       pool='avg', hidden=(120, 84), batch_norm=False, dropout=0.0)
@@ -175,7 +173,6 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     log.save(args.out)
     print(f'wrote {args.out}')
-
 
 
 # ---------------------------------------------------------------------------------------------- notebook 07

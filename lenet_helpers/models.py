@@ -129,13 +129,17 @@ def count_params(net):
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
+# lenet_plus as build_lenet settings (notebook 06's ablation changes them one at a time).
+LENET_PLUS_DESIGN = dict(channels=(16, 32, 64), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), strides=(1, 1, 1),
+                         activation='relu', pool='max', hidden=(128,), batch_norm=True, dropout=0.2)
+
+
 def lenet_plus():
     """An improved LeNet (notebook 06): three narrow conv blocks with batch norm, ReLU and max pooling.
 
     About 99k parameters; train it with Adam and a one-cycle schedule (see the CLI's --optimizer adam).
     """
-    return build_lenet(channels=(16, 32, 64), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), strides=(1, 1, 1),
-                       activation='relu', pool='max', hidden=(128,), batch_norm=True, dropout=0.2)
+    return build_lenet(**LENET_PLUS_DESIGN)
 
 
 # Models the command line and the notebooks can ask for by name.
