@@ -8,44 +8,8 @@ from torch import nn
 
 from .models import LENET_PLUS_DESIGN, build_lenet, count_params
 from .runs import RunLog
-from .training import set_seed, train_ch6, xavier_init
-
-
-OPTIMIZERS = ('sgd', 'momentum', 'adam')
-
-
-def make_optimizer(net, name, lr, num_epochs=None, steps_per_epoch=None, weight_decay=0.0):
-    """Return an optimizer for train_ch6(optimizer=...); with num_epochs and steps_per_epoch it follows
-    a one-cycle schedule (warm up to lr, then anneal), stepped after every optimizer step."""
-    if name == 'sgd':
-        opt = torch.optim.SGD(net.parameters(), lr=lr, weight_decay=weight_decay)
-    elif name == 'momentum':
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
-    elif name == 'adam':
-        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    else:
-        raise ValueError(f'optimizer must be one of {", ".join(OPTIMIZERS)}, got {name!r}.')
-    if num_epochs and steps_per_epoch:
-        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=num_epochs * steps_per_epoch)
-        opt.register_step_post_hook(lambda *args: schedule.step() if schedule.last_epoch < schedule.total_steps else None)
-        opt.schedule = schedule
-    return opt
-
-
-INITS = ('xavier', 'kaiming', 'pytorch default')
-
-
-def initialise(net, init):
-    """Initialise Conv2d and Linear weights: 'xavier' (the chapter's), 'kaiming' (for ReLU) or 'pytorch default'."""
-    if init not in INITS:
-        raise ValueError(f'init must be one of {", ".join(INITS)}, got {init!r}.')
-    if init == 'xavier':
-        net.apply(xavier_init)
-    elif init == 'kaiming':
-        for m in net.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
-    return net
+from .recipes import INITS, OPTIMIZERS, initialise, make_optimizer
+from .training import set_seed, train_ch6
 
 
 def reset_data_order(train_iter, seed):
@@ -110,7 +74,7 @@ def describe(kw):
 
 # ---------------------------------------------------------------------------------------------- ablations
 # lenet_plus's design (models.LENET_PLUS_DESIGN) and its training recipe, as settings an ablation can change.
-PLUS_DESIGN = LENET_PLUS_DESIGN
+PLUS_DESIGN = LENET_PLUS_DESIGN.to_dict()
 PLUS_TRAINING = dict(optimizer='adam', lr=0.003, one_cycle=True, weight_decay=1e-4)
 CHAPTER_DESIGN = dict(channels=(6, 16), kernel_sizes=(5, 5), paddings=(2, 0), strides=(1, 1), activation='sigmoid',
                       pool='avg', hidden=(120, 84), batch_norm=False, dropout=0.0)

@@ -1,5 +1,6 @@
 """LeNet as the chapter builds it, a configurable LeNet family, and a per-layer shape table."""
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -129,9 +130,44 @@ def count_params(net):
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
-# lenet_plus as build_lenet settings (notebook 06's ablation changes them one at a time).
-LENET_PLUS_DESIGN = dict(channels=(16, 32, 64), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), strides=(1, 1, 1),
-                         activation='relu', pool='max', hidden=(128,), batch_norm=True, dropout=0.2)
+@dataclass(frozen=True)
+class Design:
+    """A LeNet-style design: every knob of build_lenet, with the chapter's LeNet as the defaults."""
+    input_size: int = 28                # height = width of the input images
+    channels: tuple = (6, 16)           # output channels of each conv layer (one block per entry)
+    kernel_sizes: tuple = (5, 5)        # square kernel of each conv layer
+    paddings: tuple = (2, 0)            # zero padding of each conv layer
+    strides: tuple = (1, 1)             # stride of each conv layer
+    activation: str = 'sigmoid'         # one of ACTIVATIONS
+    pool: str = 'avg'                   # 'avg', 'max' or None
+    pool_size: int = 2                  # pooling window = stride
+    hidden: tuple = (120, 84)           # widths of the hidden fully connected layers
+    batch_norm: bool = False            # batch norm after every conv and hidden layer
+    dropout: float = 0.0                # dropout after every hidden layer
+    in_channels: int = 1                # 1 for greyscale
+    num_classes: int = 10               # outputs of the last layer
+
+    def build(self):
+        """The nn.Sequential this design describes (DesignError when it cannot work)."""
+        return build_lenet(**self.to_dict())
+
+    def replace(self, **changes):
+        """A copy with some knobs changed."""
+        return replace(self, **changes)
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """The design saved by to_dict() (lists become tuples again)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+CHAPTER_DESIGN = Design()  # the chapter's LeNet
+# lenet_plus (notebook 06's worked solution; its ablation changes one knob at a time).
+LENET_PLUS_DESIGN = Design(channels=(16, 32, 64), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), strides=(1, 1, 1),
+                           activation='relu', pool='max', hidden=(128,), batch_norm=True, dropout=0.2)
 
 
 def lenet_plus():
@@ -139,7 +175,7 @@ def lenet_plus():
 
     About 99k parameters; train it with Adam and a one-cycle schedule (see the CLI's --optimizer adam).
     """
-    return build_lenet(**LENET_PLUS_DESIGN)
+    return LENET_PLUS_DESIGN.build()
 
 
 # Models the command line and the notebooks can ask for by name.

@@ -2,6 +2,7 @@
 import json
 import math
 import random
+import time
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -163,20 +164,64 @@ def _check_output_shape(net, test_iter, device):
                          f'{tuple(out.shape)}. Make the last layer nn.Linear(..., 10).')
 
 
+@dataclass
+class Progress:
+    """One report from train_ch6 to whoever watches the run (a control, the CLI, a test).
+
+    ``kind`` is 'batch' (running figures inside an epoch) or 'epoch' (an epoch just ended and
+    ``test_acc`` is set). Epochs and batches are counted from 1; ``batch`` is the number of batches
+    finished in this epoch.
+    """
+    kind: str
+    epoch: int
+    num_epochs: int
+    batch: int
+    num_batches: int
+    train_loss: float
+    train_acc: float
+    test_acc: float = None
+    examples_per_sec: float = 0.0
+    seconds: float = 0.0           # wall time since training started
+    history: 'History' = None      # the run's History so far (finished epochs only)
+
+    @property
+    def fraction(self):
+        """How much of the whole run is done, from 0 to 1."""
+        return ((self.epoch - 1) + self.batch / max(self.num_batches, 1)) / max(self.num_epochs, 1)
+
+    @property
+    def seconds_left(self):
+        """Estimated wall time to the end of the run (None before any batch finished)."""
+        f = self.fraction
+        return self.seconds * (1 - f) / f if f > 0 else None
+
+
+REPORT_EVERY = 0.25  # seconds between 'batch' reports to on_progress (each epoch end always reports)
+
+
 def xavier_init(m):
     """Xavier-uniform weights for Linear and Conv2d layers, as the chapter initialises LeNet."""
     if type(m) in (nn.Linear, nn.Conv2d):
         nn.init.xavier_uniform_(m.weight)
 
 
+class _Stopped(Exception):
+    """Raised inside train_ch6 when its stop signal is set."""
+
+
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=True, optimizer=None,
-              animate=True, progress=True, log_epochs=False):
+              animate=True, progress=True, log_epochs=False, on_progress=None, stop=None):
     """Train a model on a GPU if there is one (else the CPU) and return its History.
 
     The chapter's recipe: Xavier init, SGD, cross-entropy, running train loss and accuracy, test
     accuracy after each epoch, a live plot and two closing lines. Interrupting the kernel or a loss
     that becomes NaN ends training early: the net keeps its weights and the history so far returns.
     ``init=False`` keeps the current weights; ``optimizer`` replaces SGD(lr).
+
+    The one hook for watchers: ``on_progress(Progress)`` is called about every REPORT_EVERY seconds
+    during an epoch and once after each epoch; ``stop`` is anything with ``is_set()`` (a
+    threading.Event) checked after every batch: once set, training ends as 'stopped' and keeps its
+    weights and finished epochs.
     """
     from tqdm.auto import tqdm
     _check_train_args(net, num_epochs, lr)
@@ -196,6 +241,13 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
     metric = Accumulator(3)  # sum of loss, number of correct predictions, number of examples
     bar = tqdm(total=num_batches, disable=not progress, leave=True)
     epoch, i, seen = 0, -1, 0
+    last_report = wall.tik
+
+    def report(kind, test_acc=None):
+        if on_progress is not None:
+            on_progress(Progress(kind, epoch + 1, num_epochs, i + 1, num_batches, train_l, train_acc,
+                                 test_acc, seen / timer.sum() if timer.sum() else 0.0,
+                                 time.perf_counter() - wall.tik, history))
     try:
         for epoch in range(num_epochs):
             metric.reset()
@@ -224,16 +276,27 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
                     bar.set_postfix(loss=f'{train_l:.3f}', acc=f'{train_acc:.3f}', refresh=False)
                 if animator and ((i + 1) % (num_batches // 5 or 1) == 0 or i == num_batches - 1):
                     animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
+                if on_progress is not None and timer.tik - last_report >= REPORT_EVERY:
+                    last_report = timer.tik
+                    report('batch')
+                if stop is not None and stop.is_set():
+                    raise _Stopped()
             test_acc = evaluate_accuracy_gpu(net, test_iter, device)
             for key, value in (('epoch', epoch + 1), ('train_loss', train_l), ('train_acc', train_acc),
                                ('test_acc', test_acc), ('seconds', wall.stop())):
                 getattr(history, key).append(value)
             if animator:
                 animator.add(epoch + 1, (None, None, test_acc))
+            report('epoch', test_acc)
             if log_epochs:
                 tqdm.write(f'epoch {epoch + 1}/{num_epochs}: loss {train_l:.3f}, train acc {train_acc:.3f},'
                            f' test acc {test_acc:.3f}, {history.seconds[-1]:.1f} s')
         history.stopped = 'completed'
+    except _Stopped:
+        history.stopped = 'stopped'
+        history.message = (f'Training stopped in epoch {epoch + 1}, batch {i + 1} of {num_batches}. The '
+                           f'model keeps the weights it has learned so far; the history holds the '
+                           f'{len(history.epoch)} finished epoch(s).')
     except KeyboardInterrupt:
         history.stopped = 'interrupted'
         history.message = (f'Training interrupted in epoch {epoch + 1}, batch {i + 1} of '

@@ -1,0 +1,77 @@
+"""Saving files safely: check the destination before work starts, write atomically, store only JSON-safe values."""
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+
+def json_safe(value):
+    """Return value with numpy/torch scalars as Python numbers; raise TypeError for what JSON cannot hold."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, 'item') and callable(value.item) and getattr(value, 'ndim', 0) == 0:  # numpy/torch scalar
+        return json_safe(value.item())
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f'{type(value).__name__} value {value!r} cannot be saved as JSON; '
+                    f'store numbers, strings, lists or dicts.')
+
+
+def check_writable_file(path, what='file'):
+    """Raise ValueError, before any work, when path cannot be written (a folder, or its folder not writable)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f'Cannot save the {what} to {path}: it is a folder. Give a file name.')
+    folder = path.parent if str(path.parent) else Path('.')
+    check_writable_dir(folder, what)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f'Cannot save the {what} to {path}: the file is read-only. Choose another name.')
+    return path
+
+
+def check_writable_dir(folder, what='files'):
+    """Raise ValueError, before any work, when folder cannot be made or written; return it as a Path."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():  # the nearest existing ancestor decides whether the folder can be made
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValueError(f'Cannot save the {what} in {folder}: {probe} is a file, not a folder. '
+                         f'Choose another folder.')
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f'Cannot save the {what} in {folder}: {probe} is not writable. Choose another folder.')
+    return folder
+
+
+def atomic_write_text(path, text):
+    """Write text to path through a temporary file in the same folder: the old file survives any failure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_json(path, obj):
+    """Check obj is JSON-safe, then write it atomically (indent 1); the old file survives any failure."""
+    return atomic_write_text(path, json.dumps(json_safe(obj), indent=1))
