@@ -2,10 +2,11 @@
 import os
 
 # The chapter's interface and its plumbing
-from .data import (DataNotFoundError, FASHION_MNIST_CLASSES, ImageBatches, MNIST_CLASSES,
-                   get_text_labels, load_data_fashion_mnist, load_data_mnist, locate, read_idx)
-from .models import (DesignError, MODELS, Reshape, build_lenet, count_params, get_model, layer_table, lenet,
-                     lenet_plus)
+from .data import (DataNotFoundError, DataUnreadableError, FASHION_MNIST_CLASSES, ImageBatches, MNIST_CLASSES,
+                   get_fashion_mnist_labels, get_text_labels, load_data_fashion_mnist, load_data_mnist, locate,
+                   read_idx)
+from .models import (DesignError, MODELS, Reshape, build_lenet, check_design, count_params, get_model, layer_table,
+                     lenet, lenet_plus)
 from .plotting import Animator, plot, plot_history, set_axes, set_figsize, use_svg_display
 from .runs import RunLog
 from .timing import Timer
@@ -25,6 +26,14 @@ from .activations import (FeatureMapExplorer, block_outputs, class_mean_activati
 __version__ = '0.1.0'
 
 
+QUICK_VALUES = {'1': True, 'true': True, 'yes': True, '0': False, 'false': False, 'no': False, '': False}
+
+
 def quick_mode():
-    """True when LENET_QUICK is set to a non-empty value other than 0: notebooks then train briefly."""
-    return os.environ.get('LENET_QUICK', '') not in ('', '0')
+    """True when LENET_QUICK is 1, true or yes (any case): notebooks then train briefly. Unset, empty, 0, false
+    or no mean full mode; anything else raises ValueError."""
+    value = os.environ.get('LENET_QUICK', '')
+    if value.strip().lower() not in QUICK_VALUES:
+        raise ValueError(f'LENET_QUICK={value!r} is not understood: set it to 1 (or true, yes) for quick mode, '
+                         f'0 (or false, no) or leave it unset for full mode.')
+    return QUICK_VALUES[value.strip().lower()]
