@@ -107,6 +107,19 @@ def predict(net, data_iter, device=None):
 
 def confusion_matrix(labels, preds, num_classes=10):
     """Counts (C, C): row = true class, column = predicted class."""
+    labels, preds = torch.as_tensor(labels), torch.as_tensor(preds)
+    for name, t in (('labels', labels), ('predictions', preds)):
+        if t.is_floating_point() or t.dtype == torch.bool:
+            raise ValueError(f'confusion_matrix needs class numbers, but the {name} are {t.dtype}; pass '
+                             f'y_hat.argmax(dim=1) rather than scores.')
+        if t.numel() and not (0 <= int(t.min()) and int(t.max()) < num_classes):
+            bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
+            raise ValueError(f'confusion_matrix: the {name} hold {bad}, which is not a class: there are '
+                             f'{num_classes} classes, numbered 0 to {num_classes - 1}.')
+    if labels.shape != preds.shape:
+        raise ValueError(f'confusion_matrix needs one prediction per label: {tuple(labels.shape)} labels, '
+                         f'{tuple(preds.shape)} predictions.')
+    labels, preds = labels.long(), preds.long()
     return torch.bincount(labels * num_classes + preds, minlength=num_classes ** 2).reshape(
         num_classes, num_classes)
 
