@@ -300,6 +300,14 @@ def lenet_plus():
 MODELS = {'lenet': lenet, 'lenet_plus': lenet_plus}
 
 
+def model_recipe(name):
+    """The training recipe a model comes with: recipes.CHAPTER_RECIPE for lenet, recipes.PLUS_RECIPE for lenet_plus."""
+    from . import recipes  # imported here: recipes imports training, which imports this module
+    if name not in MODELS:
+        raise ValueError(f'Unknown model {name!r}; choose one of {", ".join(sorted(MODELS))}.')
+    return {'lenet': recipes.CHAPTER_RECIPE, 'lenet_plus': recipes.PLUS_RECIPE}[name]
+
+
 def get_model(name):
     """Return a fresh model by name from MODELS."""
     if name not in MODELS:
