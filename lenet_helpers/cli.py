@@ -1,7 +1,7 @@
 """Command line: `python -m lenet_helpers train ...` trains headless; `... data` puts the data in place.
 
 Every argument is checked, and every destination tested, before any data is loaded or any training starts.
-A subcommand is a parser built in parser() plus a function in COMMANDS taking the parsed arguments.
+A subcommand is a subparser added in parser() with set_defaults(run=function); main() calls args.run(args).
 """
 import argparse
 import gzip
@@ -111,13 +111,16 @@ def parser():
                    help='folder holding the four IDX files; only this folder is used (default: search, see README)')
     t.add_argument('--no-progress', action='store_true',
                    help='hide the per-epoch progress bar (hidden anyway when stderr is not a terminal)')
+    t.set_defaults(run=train)
     d = sub.add_parser('data', help='find Fashion-MNIST and put it uncompressed in the project data folder')
     d.add_argument('--dest', default=str(data.PROJECT_DATA_DIR), help='target folder (default: data/)')
+    d.set_defaults(run=data_command)
     s = sub.add_parser('student', help='make the student versions of the exercise notebooks with nbgrader',
                        description='Build an nbgrader course folder from the exercise notebooks (the '
                                    'instructor versions, left untouched) and write the student versions, '
                                    'solutions removed, into COURSE/release/lenet/.')
     s.add_argument('notebooks', nargs='*', help='instructor notebooks (default: notebooks/05-08 with nbgrader metadata)')
+    s.set_defaults(run=student)
     s.add_argument('--course', default='course', help='nbgrader course folder to create or update (default: course/)')
     return p
 
@@ -225,13 +228,10 @@ def student(args):
     return 0
 
 
-COMMANDS = {'train': train, 'data': data_command, 'student': student}
-
-
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return args.run(args)
     except (ValueError, data.DataNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
