@@ -80,12 +80,14 @@ def read_idx(path):
     except (OSError, EOFError) as e:  # truncated gzip streams raise EOFError
         raise DataNotFoundError(f'{path} could not be read ({e}); the file is damaged.') from e
     if len(data) < 8:
-        raise DataNotFoundError(f'{path} is too short to be an IDX file ({len(data)} bytes).')
+        raise DataNotFoundError(f'{path} is too short to be an IDX file ({len(data)} bytes): the file is '
+                                f'damaged or empty.')
     magic = int.from_bytes(data[:4], 'big')
     ndim = data[3]
     if ndim not in IDX_MAGIC or magic != IDX_MAGIC[ndim]:
         raise DataNotFoundError(f'{path} is not an IDX file of unsigned bytes '
-                                f'(magic number {magic}, expected 2049 or 2051).')
+                                f'(magic number {magic}, expected 2049 or 2051): the file is damaged or '
+                                f'is some other file under this name.')
     shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
     offset = 4 + 4 * ndim
     expected = offset + int(torch.tensor(shape).prod())
