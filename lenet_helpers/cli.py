@@ -51,6 +51,18 @@ def seed_value(text):
 
 
 # ---------------------------------------------------------------------------------------------- data
+def how_to_get(name):
+    """The ways to get a dataset, in the command line's words."""
+    lines = [f'Ways to get {name}:']
+    if name == 'FashionMNIST':
+        lines += ['  1. `python -m lenet_helpers data` puts it in the project data folder (from the system '
+                  'package or a download);',
+                  '  2. sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu);']
+    lines += [f'  {len(lines)}. --data-dir DIR, a folder holding its four IDX files (.gz or not);',
+              '  or run once on a machine with internet access: the download is automatic.']
+    return '\n'.join(lines)
+
+
 def _copy_atomically(src, dest):
     """Copy src (decompressing a .gz) to dest through a temporary file, so dest is never half-written."""
     opener = gzip.open if src.suffix == '.gz' else open
@@ -232,7 +244,11 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, data.DataNotFoundError) as e:
+    except data.DataNotFoundError as e:
+        advice = f'\n{how_to_get(e.dataset)}' if e.dataset else ''
+        print(f'error: {e.problem}{advice}', file=sys.stderr)
+        return 2
+    except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
 

@@ -25,7 +25,17 @@ IDX_MAGIC = {3: 2051, 1: 2049}  # number of dimensions -> magic number (unsigned
 
 
 class DataNotFoundError(FileNotFoundError):
-    """The dataset's files are missing or damaged; the message says how to get them."""
+    """The dataset's files are missing or damaged; the message says how to get them.
+
+    ``problem`` is what went wrong; with ``dataset`` set, the message adds the ways to get that dataset.
+    """
+
+    def __init__(self, problem, dataset=None):
+        self.problem, self.dataset = problem, dataset
+        super().__init__(problem if dataset is None else f'{problem}\n{_how_to_get(dataset)}')
+
+    def __str__(self):
+        return self.args[0]
 
 
 def get_text_labels(labels, classes=FASHION_MNIST_CLASSES):
@@ -76,7 +86,8 @@ def read_idx(path):
     except PermissionError as e:
         raise DataUnreadableError(f'{path} cannot be read: permission denied (the file is not damaged). '
                                   f'Give yourself read access (chmod a+r {path}) or copy the data to a '
-                                  f'folder of your own and point root= or LENET_DATA_DIR at it.') from e
+                                  f'folder of your own and point the loader at it (root=, LENET_DATA_DIR, or '
+                                  f'--data-dir on the command line).') from e
     except (OSError, EOFError) as e:  # truncated gzip streams raise EOFError
         raise DataNotFoundError(f'{path} could not be read ({e}); the file is damaged.') from e
     if len(data) < 8:
@@ -154,7 +165,7 @@ def _download(name, root):
             if d.is_dir() and not any(d.iterdir()):
                 d.rmdir()
         raise DataNotFoundError(f'{name} was not found on this machine and the download into {root} failed '
-                                f'({type(e).__name__}: {e}).\n{_how_to_get(name)}') from e
+                                f'({type(e).__name__}: {e}).', name) from e
     finally:
         socket.setdefaulttimeout(old_timeout)
     return root / name / 'raw'
@@ -165,7 +176,7 @@ def load_split(name='FashionMNIST', split='train', root=None, download=True):
     base, how = explicit_dir(root)
     if base is not None and not base.is_dir():
         raise DataNotFoundError(f'The data folder you named ({how}) does not exist: {base}. Check the spelling, '
-                                f'or leave it out to use the usual places.\n{_how_to_get(name)}')
+                                f'or leave it out to use the usual places.', name)
     folder = locate(name, root)
     if folder is None and download:
         folder = _download(name, root)
@@ -173,17 +184,15 @@ def load_split(name='FashionMNIST', split='train', root=None, download=True):
         searched = '\n'.join(f'  - {d}' for d in _candidate_dirs(name, root))
         named = (f'The folder you named ({how}) does not hold the four IDX files of {name}, so nothing else '
                  f'was tried. ' if base is not None else '')
-        raise DataNotFoundError(f'{named}{name} was not found. Folders searched:\n{searched}\n'
-                                f'{_how_to_get(name)}')
+        raise DataNotFoundError(f'{named}{name} was not found. Folders searched:\n{searched}', name)
     images_stem, labels_stem, count = SPLITS[split]
     images_path, labels_path = _find(folder, images_stem), _find(folder, labels_stem)
-    advice = f'Replace the files.\n{_how_to_get(name)}'
     try:
         images, labels = read_idx(images_path), read_idx(labels_path)
     except DataUnreadableError:
         raise
     except DataNotFoundError as e:
-        raise DataNotFoundError(f'{e}\n{advice}') from e
+        raise DataNotFoundError(f'{e}\nReplace the files.', name) from e
     problems = []
     if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
         problems.append(f'{images_path} holds images of shape {tuple(images.shape)}, expected (N, 28, 28)')
@@ -194,7 +203,7 @@ def load_split(name='FashionMNIST', split='train', root=None, download=True):
     elif int(labels.max()) > 9:
         problems.append(f'{labels_path} holds the label {int(labels.max())}, expected 0 to 9')
     if problems:
-        raise DataNotFoundError('; '.join(problems) + f'.\n{advice}')
+        raise DataNotFoundError('; '.join(problems) + '.\nReplace the files.', name)
     return images, labels.long(), folder
 
 
