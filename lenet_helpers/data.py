@@ -215,8 +215,11 @@ class ImageBatches:
     """
 
     def __init__(self, images, labels, batch_size, shuffle=False, resize=None, generator=None):
+        resize = _check_loader_args(batch_size, resize)
+        if len(images) != len(labels):
+            raise ValueError(f'images and labels must be as many: {len(images)} images, {len(labels)} labels.')
         self.images, self.labels = images, labels
-        self.batch_size, self.shuffle, self.resize = batch_size, shuffle, resize
+        self.batch_size, self.shuffle, self.resize = int(batch_size), shuffle, resize
         self.generator = generator
 
     def __len__(self):

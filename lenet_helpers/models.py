@@ -279,6 +279,10 @@ class Design:
     @classmethod
     def from_dict(cls, d):
         """The design saved by to_dict() (lists become tuples again)."""
+        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise DesignError(f'Unknown design setting(s) {", ".join(unknown)}; a design has '
+                              f'{", ".join(cls.__dataclass_fields__)}.')
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 

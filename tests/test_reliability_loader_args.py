@@ -63,3 +63,18 @@ def test_cli_seed_accepts_only_what_torch_accepts_in_cli_words(seed, capsys):
 def test_cli_seed_at_the_top_of_the_range_is_accepted():
     args = cli.parser().parse_args(['train', '--seed', str(2**64 - 1)])
     assert args.seed == 2**64 - 1
+
+
+@pytest.mark.parametrize('batch_size, fragment', [(0, 'batch_size must be a positive integer'),
+                                                  (-1, 'batch_size must be a positive integer'),
+                                                  (2.0, 'batch_size must be a positive integer')])
+def test_image_batches_built_by_hand_check_their_batch_size(batch_size, fragment):
+    import torch
+    with pytest.raises(ValueError, match=fragment):
+        data.ImageBatches(torch.zeros(4, 28, 28, dtype=torch.uint8), torch.zeros(4, dtype=torch.long), batch_size)
+
+
+def test_image_batches_need_one_label_per_image():
+    import torch
+    with pytest.raises(ValueError, match='4 images, 3 labels'):
+        data.ImageBatches(torch.zeros(4, 28, 28, dtype=torch.uint8), torch.zeros(3, dtype=torch.long), 2)
