@@ -214,9 +214,21 @@ def train(args):
                            f'another --out.') from None
     print(f'wrote {out / "curve.png"} and {out / "history.json"}')
     if history.stopped != 'completed':
-        print(f'error: the run did not complete ({history.stopped}). {history.message}', file=sys.stderr)
+        print(f'error: the run did not complete ({history.stopped}). {ending_advice(history, recipe)}',
+              file=sys.stderr)
         return 1
     return 0
+
+
+def ending_advice(history, recipe):
+    """What to do about a run that did not complete, in the command line's words."""
+    kept = f'{len(history.epoch)} finished epoch(s) are in history.json and curve.png'
+    if history.stopped == 'diverged':
+        return (f'The loss exploded at --lr {recipe.lr:g}: lower --lr (for example --lr {recipe.lr / 10:g}) and run '
+                f'again. {kept}.')
+    if history.stopped == 'failed':
+        return f'{history.message} {kept}.'
+    return f'{kept}; run again to train fully.'
 
 
 # ---------------------------------------------------------------------------------------------- data, student

@@ -34,7 +34,9 @@ def test_a_run_that_did_not_complete_exits_1_and_keeps_its_history(tmp_path, tin
     monkeypatch.setattr(training, 'train_ch6', ended(stopped, message))
     assert cli.main(['train', '--out', str(tmp_path), '--epochs', '3']) == 1
     err = capsys.readouterr().err
-    assert f'did not complete ({stopped})' in err and message in err
+    assert f'did not complete ({stopped})' in err and '1 finished epoch(s) are in history.json' in err
+    assert (message in err) == (stopped == 'failed')  # the error itself; the others get CLI advice
+    assert ('lower --lr (for example --lr 0.09)' in err) == (stopped == 'diverged')
     saved = lh.History.load(tmp_path / 'history.json')
     assert saved.stopped == stopped and saved.epoch == [1]
     assert (tmp_path / 'curve.png').read_bytes()[:4] == b'\x89PNG'
@@ -43,7 +45,7 @@ def test_a_run_that_did_not_complete_exits_1_and_keeps_its_history(tmp_path, tin
 def test_a_run_with_no_finished_epoch_still_exits_1_with_a_curve_file(tmp_path, tiny, monkeypatch, capsys):
     monkeypatch.setattr(training, 'train_ch6', ended('diverged', 'Loss was NaN in the first batch.', epochs=0))
     assert cli.main(['train', '--out', str(tmp_path)]) == 1
-    assert 'Loss was NaN' in capsys.readouterr().err
+    assert 'The loss exploded at --lr 0.9' in capsys.readouterr().err
     assert lh.History.load(tmp_path / 'history.json').epoch == []
 
 
@@ -51,3 +53,11 @@ def test_a_completed_run_exits_0(tmp_path, tiny, monkeypatch, capsys):
     monkeypatch.setattr(training, 'train_ch6', ended('completed', ''))
     assert cli.main(['train', '--out', str(tmp_path)]) == 0
     assert 'did not complete' not in capsys.readouterr().err
+
+
+def test_a_real_exploding_run_exits_1(tmp_path, tiny, capsys):
+    """lenet_plus at lr 1e9 really diverges within an epoch: no stand-in for train_ch6 here."""
+    assert cli.main(['train', '--model', 'lenet_plus', '--lr', '1e9', '--epochs', '2', '--out', str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert 'did not complete (diverged)' in err and 'lower --lr (for example --lr 1e+08)' in err
+    assert lh.History.load(tmp_path / 'history.json').stopped == 'diverged'
