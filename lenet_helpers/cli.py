@@ -131,8 +131,8 @@ def parser():
                        description='Build an nbgrader course folder from the exercise notebooks (the '
                                    'instructor versions, left untouched) and write the student versions, '
                                    'solutions removed, into COURSE/release/lenet/.')
-    s.add_argument('notebooks', nargs='*', help='instructor notebooks (default: notebooks/05-08 with nbgrader metadata)')
     s.set_defaults(run=student)
+    s.add_argument('notebooks', nargs='*', help='instructor notebooks (default: notebooks/05-08 with nbgrader metadata)')
     s.add_argument('--course', default='course', help='nbgrader course folder to create or update (default: course/)')
     return p
 
