@@ -173,6 +173,8 @@ def _download(name, root):
 
 def load_split(name='FashionMNIST', split='train', root=None, download=True):
     """Return (images uint8 (N, 28, 28), labels int64 (N,), folder) of one split, checked."""
+    if split not in SPLITS:
+        raise ValueError(f'split must be "train" or "test", got {split!r}.')
     base, how = explicit_dir(root)
     if base is not None and not base.is_dir():
         raise DataNotFoundError(f'The data folder you named ({how}) does not exist: {base}. Check the spelling, '

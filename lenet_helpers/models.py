@@ -214,6 +214,9 @@ def check_net(net, input_shape=(1, 1, 28, 28)):
     Each row is a dict: ``layer`` (class name), ``output`` (shape tuple), ``params`` and ``macs``
     (multiply-adds for one example).
     """
+    if not isinstance(net, nn.Sequential):
+        raise DesignError(f'The shape table walks an nn.Sequential layer by layer, but got '
+                          f'{type(net).__name__}. Build the net as nn.Sequential(...) (as the chapter does).')
     X, rows = torch.zeros(_check_input_shape(input_shape)), []
     with evaluating(net), torch.no_grad():
         for i, layer in enumerate(net):
@@ -307,13 +310,13 @@ MODELS = {'lenet': lenet, 'lenet_plus': lenet_plus}
 def model_recipe(name):
     """The training recipe a model comes with: recipes.CHAPTER_RECIPE for lenet, recipes.PLUS_RECIPE for lenet_plus."""
     from . import recipes  # imported here: recipes imports training, which imports this module
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f'Unknown model {name!r}; choose one of {", ".join(sorted(MODELS))}.')
     return {'lenet': recipes.CHAPTER_RECIPE, 'lenet_plus': recipes.PLUS_RECIPE}[name]
 
 
 def get_model(name):
     """Return a fresh model by name from MODELS."""
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f'Unknown model {name!r}; choose one of {", ".join(sorted(MODELS))}.')
     return MODELS[name]()

@@ -97,3 +97,10 @@ def test_a_saved_design_with_unknown_or_bad_settings_is_refused_by_name():
         models.Design.from_dict({**saved, 'colour': 'red'})
     with pytest.raises(lh.DesignError, match=r'strides\[1\] must be at least 1'):
         models.Design.from_dict({**saved, 'strides': [1, 0, 1]}).build()
+
+
+def test_layer_table_and_get_model_refuse_what_they_cannot_walk_or_name():
+    with pytest.raises(lh.DesignError, match='walks an nn.Sequential .* got Linear'):
+        lh.layer_table(torch.nn.Linear(784, 10))
+    with pytest.raises(ValueError, match=r"Unknown model \['lenet'\]"):
+        lh.get_model(['lenet'])
