@@ -194,8 +194,9 @@ def train(args):
     print(f'{args.dataset}: {train_iter.num_examples} training and {test_iter.num_examples} test '
           f'images from {train_iter.source}')
     net = models.get_model(args.model)
-    print(f'model {args.model}: {models.count_params(net):,} parameters; recipe: {recipe.optimizer}, lr {recipe.lr:g}, '
-          f'{recipe.schedule} schedule, {recipe.epochs} epochs, batch {recipe.batch_size}, {recipe.init} init')
+    print(f'model {args.model}: {models.count_params(net):,} parameters; recipe: {recipe.optimizer}, '
+          f'lr {recipe.lr:g}, {recipe.schedule} schedule, {recipe.epochs} epochs, batch {recipe.batch_size}, '
+          f'{recipe.init} init')
     from .recipes import initialise, recipe_optimizer  # recipes imports training, which imports models
     initialise(net, recipe.init)
     optimizer = recipe_optimizer(net, recipe, len(train_iter))

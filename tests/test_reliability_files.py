@@ -20,7 +20,8 @@ def leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith('.'))
 
 
-@pytest.mark.parametrize('bad', [object(), {1, 2}, b'bytes', torch.zeros(3), np.zeros(2), {'deep': [1, {'x': object()}]}])
+@pytest.mark.parametrize('bad', [object(), {1, 2}, b'bytes', torch.zeros(3), np.zeros(2),
+                                 {'deep': [1, {'x': object()}]}])
 def test_a_value_json_cannot_store_leaves_the_old_file(old_file, bad):
     with pytest.raises(TypeError, match='cannot be saved as JSON'):
         files.atomic_write_json(old_file, {'runs': [bad]})

@@ -1,4 +1,4 @@
-"""Class 7: odd loader arguments give a clear ValueError before any file is read; the CLI's --seed says so in CLI words."""
+"""Class 7: odd loader arguments give a clear ValueError before any file is read; --seed says so in CLI words."""
 import pytest
 
 import lenet_helpers as lh
