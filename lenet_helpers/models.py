@@ -284,7 +284,7 @@ class Design:
         """The design saved by to_dict() (lists become tuples again)."""
         unknown = sorted(set(d) - set(cls.__dataclass_fields__))
         if unknown:
-            raise DesignError(f'Unknown design setting(s) {", ".join(unknown)}; a design has '
+            raise DesignError(f'This design has unknown settings: {", ".join(unknown)}. A design has '
                               f'{", ".join(cls.__dataclass_fields__)}.')
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
