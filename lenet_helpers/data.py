@@ -153,7 +153,8 @@ def _download(name, root):
     import torchvision
     cls = {'FashionMNIST': torchvision.datasets.FashionMNIST,
            'MNIST': torchvision.datasets.MNIST}[name]
-    root = explicit_dir(root)[0] or PROJECT_DATA_DIR
+    named, how = explicit_dir(root)
+    root = named or PROJECT_DATA_DIR
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # a closed network fails fast instead of hanging
     made = [d for d in (root, root / name, root / name / 'raw') if not d.exists()]
@@ -164,7 +165,8 @@ def _download(name, root):
         for d in reversed(made):  # leave no empty folders behind that look like a dataset
             if d.is_dir() and not any(d.iterdir()):
                 d.rmdir()
-        raise DataNotFoundError(f'{name} was not found on this machine and the download into {root} failed '
+        into = f' into the folder you named ({how})' if how else ''
+        raise DataNotFoundError(f'{name} was not found on this machine and the download{into} failed '
                                 f'({type(e).__name__}: {e}).', name) from e
     finally:
         socket.setdefaulttimeout(old_timeout)

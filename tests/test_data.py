@@ -113,7 +113,8 @@ def test_offline_download_fails_fast_with_advice(tmp_path, monkeypatch):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(lh.DataNotFoundError) as err:
         lh.load_data_mnist(128, root=tmp_path / 'empty')
-    assert 'download into' in str(err.value) and 'failed' in str(err.value) and 'root=DIR' in str(err.value)
+    assert 'the download into the folder you named' in str(err.value) and 'failed' in str(err.value)
+    assert 'root=DIR' in str(err.value)
     assert list((tmp_path / 'empty').iterdir()) == []  # the failed download left no empty MNIST/raw folders
 
 

@@ -72,7 +72,7 @@ def test_failed_download_into_a_named_folder_names_it(tmp_path, monkeypatch):
     (tmp_path / 'mine').mkdir()
     with pytest.raises(lh.DataNotFoundError) as err:
         lh.load_data_mnist(64, root=tmp_path / 'mine')
-    assert f'download into {tmp_path / "mine"} failed' in str(err.value)
+    assert f"download into the folder you named (root='{tmp_path / 'mine'}') failed" in str(err.value)
 
 
 @pytest.mark.parametrize('kind', ['missing', 'empty'])
