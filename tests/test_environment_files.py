@@ -71,6 +71,8 @@ def conda_entries(path):
         m = re.fullmatch(r'([a-z0-9_.-]+)\s*(.*)', dep)
         assert m, f'{path.name}: cannot read the entry {dep!r}'
         name, spec = m.group(1), m.group(2).replace(' ', '')
+        if re.fullmatch(r'=\d+\.\d+', spec):  # conda's "=3.12" means 3.12.*
+            spec = f'={spec}.*'
         entries.append((name, SpecifierSet(spec) if spec else None, comments.get(name, '')))
     names = [e[0] for e in entries]
     assert len(names) == len(set(names)), f'{path.name} lists a package twice'
@@ -112,8 +114,11 @@ def test_every_entry_is_a_range_holding_a_confirmed_version(path):
         if name == 'pip':
             assert comment, f'{path.name}: say what pip installs'
             continue
-        assert spec is not None and any(s.operator == '>=' for s in spec) and any(s.operator == '<' for s in spec), \
-            f'{path.name}: {name} needs a range ">=X,<Y" holding a version confirmed on conda-forge'
+        if name == 'python':  # repo2docker reads the version only from "python=X.Y" (else it builds 3.10)
+            assert re.fullmatch(r'==3\.\d+\.\*', str(spec)), f'{path.name}: write python as "python =3.Y"'
+        else:
+            assert spec is not None and any(s.operator == '>=' for s in spec) and any(s.operator == '<' for s in spec), \
+                f'{path.name}: {name} needs a range ">=X,<Y" holding a version confirmed on conda-forge'
         m = re.search(r'conda-forge (\d+(?:\.\d+)+)\b', comment)
         assert m, f'{path.name}: {name}: the comment must name the confirmed version ("conda-forge X.Y.Z (where)")'
         assert Version(m.group(1)) in spec, \
@@ -126,7 +131,8 @@ def test_python_311_everywhere():
     assert SpecifierSet(pyproject()['project']['requires-python']) == SpecifierSet('>=3.11')
     for path in ENV_FILES:
         spec = dict((n, s) for n, s, _ in conda_entries(path)[0])['python']
-        assert Version('3.11') in spec and Version('3.10') not in spec, f'{path.name}: python must be 3.11+'
+        assert spec.contains('3.10.9') is False and any(spec.contains(f'3.{m}.0') for m in (11, 12, 13)), \
+            f'{path.name}: python must be 3.11+'
     readme = (ROOT / 'README.md').read_text()
     assert 'Python 3.11+' in readme and not re.search(r'Python 3\.(9|10)\+', readme)
 
