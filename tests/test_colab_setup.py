@@ -143,3 +143,28 @@ def test_readme_has_a_colab_badge_for_every_notebook_from_the_one_slug():
         assert header.colab_badge(name) in readme, f'README lacks the Colab badge of {name}'
     repo, _ = slug()
     assert f'mybinder.org/v2/gh/{repo}/' in readme, 'the Binder badge must use the same repository slug'
+
+
+def test_citation_uses_the_one_slug():
+    repo, _ = slug()
+    assert f'repository-code: "https://github.com/{repo}"' in (ROOT / 'CITATION.cff').read_text()
+
+
+@pytest.mark.parametrize('name', NOTEBOOKS)
+def test_the_header_fits_every_real_notebook(tmp_path, name):
+    """On a copy: only the first markdown cell and the new set-up cell change; twice changes nothing."""
+    copy = tmp_path / name
+    shutil.copy(ROOT / 'notebooks' / name, copy)
+    original = nbformat.read(copy, as_version=4)
+    header.main([copy])
+    once = copy.read_bytes()
+    header.main([copy])
+    assert copy.read_bytes() == once
+    nb = nbformat.read(copy, as_version=4)
+    nbformat.validate(nb)
+    rest = [c.source for c in nb.cells if c.metadata.get('lenet_header') != 'setup']
+    first_md = next(i for i, c in enumerate(original.cells) if c.cell_type == 'markdown')
+    assert rest[:first_md] + rest[first_md + 1:] == [c.source for i, c in enumerate(original.cells) if i != first_md]
+    if any('nbgrader' in c.metadata for c in original.cells):
+        ids = [c.metadata['nbgrader']['grade_id'] for c in nb.cells]
+        assert len(ids) == len(set(ids)) == len(nb.cells)
