@@ -134,6 +134,8 @@ def parser():
     s.set_defaults(run=student)
     s.add_argument('notebooks', nargs='*', help='instructor notebooks (default: notebooks/05-08 with nbgrader metadata)')
     s.add_argument('--course', default='course', help='nbgrader course folder to create or update (default: course/)')
+    s.add_argument('--force', action='store_true',
+                   help='overwrite files under the course folder that were edited since the last run (listed otherwise)')
     return p
 
 
@@ -245,7 +247,7 @@ def data_command(args):
 def student(args):
     from .assign import make_student_versions
     try:
-        release = make_student_versions(args.notebooks or None, args.course)
+        release = make_student_versions(args.notebooks or None, args.course, force=args.force)
     except RuntimeError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
