@@ -513,6 +513,7 @@ class FeatureMapExplorer:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         self._template = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        self.template_figure = fig  # kept for inspection (labels, scales); never redrawn
 
     def frame(self, epoch=None):
         """The explorer's picture for an epoch (default: the current one) as an RGB array, WIDTH pixels wide."""
