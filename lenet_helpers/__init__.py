@@ -20,7 +20,7 @@ from .experiments import (ABLATIONS, ablation_table, controlled_run, dataset_tab
                           make_optimizer, plot_runs, results_table, run_ablation, try_mnist)
 from .builder import ComparisonLab, DatasetLab, ModelBuilder, check_net, design_html
 from .activations import (CheckpointError, FeatureMapExplorer, block_outputs, class_mean_activations,
-                          load_checkpoint, load_trained, read_checkpoint,
+                          checkpoint_path, load_checkpoint, load_trained, read_checkpoint,
                           pick_example, plot_block_maps, plot_class_means, plot_kernels, save_checkpoint)
 from .snapshots import Snapshots
 

@@ -156,15 +156,26 @@ def load_checkpoint(net, path):
     return net.eval()
 
 
+def checkpoint_path(name, folder='checkpoints'):
+    """Where a notebook keeps its trained net: folder/name.pt; in quick mode a new temporary folder, so
+    the automatic tests never touch (or reuse) a student's saved run."""
+    from . import quick_mode
+    if quick_mode():
+        folder = tempfile.mkdtemp(prefix='lenet_quick_')
+    return Path(folder) / f'{name}.pt'
+
+
 def load_trained(net, path):
     """Reuse a completed run's checkpoint: load it into net and return (History, Snapshots), else None.
 
     Says why it does not reuse a file: none there yet, or a run that did not complete (stopped,
-    interrupted, diverged, or saved without a record). A damaged, foreign or other-architecture file
-    raises CheckpointError before any training starts, so nothing is overwritten by accident.
+    interrupted, diverged, or saved without a record); then checks the file can be written, so training
+    does not start for nothing. A damaged, foreign or other-architecture file raises CheckpointError
+    before any training starts, so nothing is overwritten by accident.
     """
     path = Path(path)
     if not path.exists():
+        check_writable_file(path, 'checkpoint')
         print(f'No saved run at {path} yet: training one.')
         return None
     checkpoint = read_checkpoint(path)
@@ -174,6 +185,7 @@ def load_trained(net, path):
     if not checkpoint.completed:
         how = (f'ended as {checkpoint.history.stopped!r} after {len(checkpoint.history.epoch)} epoch(s)'
                if checkpoint.history else 'has no record of how its run ended (an older version saved it)')
+        check_writable_file(path, 'checkpoint')
         print(f'The run saved at {path} {how}: it is not reused. Training again; the new run replaces it.')
         return None
     net.load_state_dict(checkpoint.state)
@@ -218,11 +230,12 @@ def _grid(n):
     return (n + cols - 1) // cols, cols
 
 
-def plot_block_maps(rows, blocks=(0, 1), block_names=None, cmap='viridis', panel=0.6):
+def plot_block_maps(rows, blocks=(0, 1), block_names=None, cmap=MAP_CMAP, panel=0.75):
     """Draw rows of (label, image, block outputs): the input, then every channel of the chosen blocks.
 
     Each block has ONE colour scale shared by all rows (so two inputs compare fairly), with a labelled
-    colour bar; the input is drawn in grey from 0 (black) to 1 (white). Returns the figure.
+    colour bar; the input is drawn dark on white, from 0 (white) to 1 (black). Channels count from 1.
+    Returns the figure.
     """
     block_names = block_names or [f'block {b + 1}' for b in blocks]
     limits = []
@@ -232,15 +245,15 @@ def plot_block_maps(rows, blocks=(0, 1), block_names=None, cmap='viridis', panel
     shapes = [_grid(rows[0][2][b].shape[1]) for b in blocks]
     tall, n, cb = max(r for r, _ in shapes), len(rows), 0.35
     width = panel * (2.6 + sum(c + 0.6 for _, c in shapes))
-    fig = plt.figure(figsize=(width, panel * (tall * n + cb) + 0.9), dpi=80)
+    fig = plt.figure(figsize=(width, panel * (tall * n + cb) + 1.1), dpi=DPI)
     subs = fig.subfigures(1, 1 + len(blocks), width_ratios=[2.6] + [c + 0.6 for _, c in shapes], wspace=0.02)
     gs = subs[0].add_gridspec(n + 1, 1, height_ratios=[tall] * n + [cb], hspace=0.45)
     for i, (label, image, _) in enumerate(rows):
         ax = subs[0].add_subplot(gs[i, 0])
-        ax.imshow(image.reshape(28, 28).numpy(), cmap='gray', vmin=0, vmax=1)
-        ax.set_title(label, fontsize=7)
+        ax.imshow(image.reshape(28, 28).numpy(), cmap=IMAGE_CMAP, vmin=0, vmax=1)
+        ax.set_title(label, fontsize=FONT_PT)
         ax.set_xticks([]), ax.set_yticks([])
-    ax.set_xlabel('input, grey from\n0 (black) to 1 (white)', fontsize=6)
+    ax.set_xlabel('input, from\n0 (white) to 1 (black)', fontsize=FONT_PT)
     for sub, b, name, (vmin, vmax), (nr, nc) in zip(subs[1:], blocks, block_names, limits, shapes):
         gs = sub.add_gridspec(n * nr + 1, nc, height_ratios=[tall / nr] * (n * nr) + [cb], hspace=0.35, wspace=0.08)
         for i, (label, _, outs) in enumerate(rows):
@@ -250,35 +263,36 @@ def plot_block_maps(rows, blocks=(0, 1), block_names=None, cmap='viridis', panel
                 ax.set_xticks([]), ax.set_yticks([])
                 if c < len(maps):
                     im = ax.imshow(maps[c].numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
-                    ax.set_title(f'ch {c}', fontsize=6, pad=1)
+                    ax.set_title(f'ch {c + 1}', fontsize=FONT_PT, pad=1)
                 else:
                     ax.axis('off')
                 if c % nc == 0 and c // nc == 0:
-                    ax.set_ylabel(label.split('\n')[0], fontsize=6)
-        sub.suptitle(f'{name}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}', fontsize=8)
+                    ax.set_ylabel(label.split('\n')[0], fontsize=FONT_PT)
+        sub.suptitle(f'{name}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}', fontsize=FONT_PT + 1)
         bar = sub.colorbar(im, cax=sub.add_subplot(gs[-1, :]), orientation='horizontal')
-        bar.set_label(f'{name} output, one scale for both rows', fontsize=7)
-        bar.ax.tick_params(labelsize=6)
+        bar.set_label(f'{name} output,\none scale for both rows', fontsize=FONT_PT)
+        bar.ax.tick_params(labelsize=FONT_PT)
     return fig
 
 
-def plot_kernels(net, cmap='RdBu_r'):
+def plot_kernels(net, cmap=SIGNED_CMAP):
     """Draw the first conv layer's kernels on one symmetric colour scale (red positive, blue negative)."""
     conv = next(m for m in net if isinstance(m, nn.Conv2d))
     w = conv.weight.detach().float()[:, 0]
     v = float(w.abs().max())
     nr, nc = _grid(len(w))
-    fig, axes = plt.subplots(nr, nc, figsize=(1.1 * nc + 0.8, 1.1 * nr + 0.4), dpi=80, squeeze=False)
+    fig, axes = plt.subplots(nr, nc, figsize=(1.2 * nc + 1.0, 1.2 * nr + 0.5), dpi=DPI, squeeze=False)
     for c, ax in enumerate(axes.flat):
         ax.set_xticks([]), ax.set_yticks([])
         if c < len(w):
             im = ax.imshow(w[c].numpy(), cmap=cmap, vmin=-v, vmax=v)
-            ax.set_title(f'kernel {c}', fontsize=7)
+            ax.set_title(f'kernel {c + 1}', fontsize=FONT_PT)
         else:
             ax.axis('off')
     bar = fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.05)
-    bar.set_label('weight', fontsize=8)
-    fig.suptitle(f'first conv layer: {len(w)} kernels of {w.shape[1]}x{w.shape[2]}', fontsize=9)
+    bar.set_label('weight', fontsize=FONT_PT)
+    bar.ax.tick_params(labelsize=FONT_PT)
+    fig.suptitle(f'first conv layer: {len(w)} kernels of {w.shape[1]}x{w.shape[2]}', fontsize=FONT_PT + 1)
     return fig
 
 
@@ -295,25 +309,36 @@ def class_mean_activations(net, data_iter, block=0, num_classes=10):
 
 
 def plot_class_means(means, pair=('Pullover', 'Coat'), classes=FASHION_MNIST_CLASSES, title='block 1'):
-    """A heat map of class x channel mean activations, and the difference between two classes per channel."""
+    """A heat map of class x channel mean activations, and the difference between two classes per channel.
+
+    Channels are numbered from 1; the bars are coloured and hatched by sign (readable without colour).
+    """
     a, b = classes.index(pair[0]), classes.index(pair[1])
     means = means.detach().numpy()
     diff = means[a] - means[b]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2), dpi=80, width_ratios=[1.4, 1])
-    im = ax1.imshow(means, cmap='viridis', aspect='auto')
-    ax1.set_yticks(range(len(classes)), classes, fontsize=7)
-    ax1.set_xticks(range(means.shape[1]))
-    ax1.tick_params(axis='x', labelsize=6)
-    ax1.set_xlabel('channel')
-    fig.colorbar(im, ax=ax1).set_label('mean activation', fontsize=8)
-    ax1.set_title(f'{title}: mean activation per class and channel', fontsize=9)
-    colors = ['tab:red' if d > 0 else 'tab:blue' for d in diff]
-    ax2.bar(range(len(diff)), diff, color=colors)
-    ax2.set_xticks(range(len(diff)))
-    ax2.tick_params(axis='x', labelsize=6)
+    channels = range(1, means.shape[1] + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(860 / DPI, 300 / DPI), dpi=DPI, width_ratios=[1.4, 1])
+    im = ax1.imshow(means, cmap=MAP_CMAP, aspect='auto', extent=(0.5, means.shape[1] + 0.5, len(classes) - 0.5, -0.5))
+    ax1.set_yticks(range(len(classes)), classes, fontsize=FONT_PT)
+    step = 1 if means.shape[1] <= 16 else 4
+    ax1.set_xticks(list(channels)[::step])
+    ax1.tick_params(axis='x', labelsize=FONT_PT)
+    ax1.set_xlabel('channel', fontsize=FONT_PT)
+    bar = fig.colorbar(im, ax=ax1)
+    bar.set_label('mean activation', fontsize=FONT_PT)
+    bar.ax.tick_params(labelsize=FONT_PT)
+    ax1.set_title(f'{title}: mean activation per class', fontsize=FONT_PT + 1)
+    up = diff > 0
+    ax2.bar([c for c, u in zip(channels, up) if u], diff[up], color='#b2182b', label=f'higher for {pair[0]}')
+    ax2.bar([c for c, u in zip(channels, up) if not u], diff[~up], color='#2166ac', hatch='//', edgecolor='white',
+            label=f'higher for {pair[1]}')
+    ax2.set_xticks([1] + list(range(3, means.shape[1] + 1, 3)) if means.shape[1] > 10 else list(channels))
+    ax2.tick_params(labelsize=FONT_PT)
     ax2.axhline(0, color='k', lw=0.5)
-    ax2.set_xlabel('channel'), ax2.set_ylabel(f'{pair[0]} minus {pair[1]}')
-    ax2.set_title(f'which channels separate {pair[0]} from {pair[1]}', fontsize=9)
+    ax2.set_xlabel('channel', fontsize=FONT_PT)
+    ax2.set_ylabel(f'{pair[0]} minus {pair[1]}', fontsize=FONT_PT)
+    ax2.legend(fontsize=FONT_PT, loc='best', frameon=False)
+    ax2.set_title(f'{title}: {pair[0]} minus {pair[1]}, per channel', fontsize=FONT_PT + 1)
     fig.tight_layout()
     return fig
 
