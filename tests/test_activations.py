@@ -405,3 +405,22 @@ def test_without_snapshots_the_explorer_shows_the_net_as_it_is(data):
 def test_snapshots_of_another_architecture_are_refused(data):
     with pytest.raises(A.CheckpointError, match='another network'):
         A.FeatureMapExplorer(lh.lenet(), data, [A.copy_state(lh.lenet_plus())])
+
+
+def test_quick_mode_checkpoints_go_to_a_fresh_temporary_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv('LENET_QUICK', '1')
+    first, second = A.checkpoint_path('lenet_08'), A.checkpoint_path('lenet_08')
+    assert first.name == 'lenet_08.pt' and first.parent != second.parent and first.parent.is_dir()
+    assert 'checkpoints' not in first.parts  # never a student's saved run
+    monkeypatch.setenv('LENET_QUICK', '0')
+    assert A.checkpoint_path('lenet_08') == A.Path('checkpoints') / 'lenet_08.pt'
+
+
+def test_an_unwritable_destination_is_refused_before_training(tmp_path, trained, capsys):
+    net, snaps, history, *_ = trained
+    (tmp_path / 'afile').write_text('x')
+    with pytest.raises(ValueError, match='Cannot save the checkpoint'):
+        A.load_trained(lh.lenet(), tmp_path / 'afile' / 'lenet.pt')
+    stopped = tmp_path / 'stopped.pt'  # a run to retrain, but its place is now a folder: refused too
+    A.save_checkpoint(net, stopped, lh.History(**{**history.to_dict(), 'stopped': 'stopped'}))
+    assert A.load_trained(lh.lenet(), stopped) is None and 'not reused' in capsys.readouterr().out
