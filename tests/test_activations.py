@@ -421,6 +421,6 @@ def test_an_unwritable_destination_is_refused_before_training(tmp_path, trained,
     (tmp_path / 'afile').write_text('x')
     with pytest.raises(ValueError, match='Cannot save the checkpoint'):
         A.load_trained(lh.lenet(), tmp_path / 'afile' / 'lenet.pt')
-    stopped = tmp_path / 'stopped.pt'  # a run to retrain, but its place is now a folder: refused too
+    stopped = tmp_path / 'stopped.pt'  # a writable place: a stopped run is not reused, training may start
     A.save_checkpoint(net, stopped, lh.History(**{**history.to_dict(), 'stopped': 'stopped'}))
     assert A.load_trained(lh.lenet(), stopped) is None and 'not reused' in capsys.readouterr().out
