@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from .data import FASHION_MNIST_CLASSES
-from .explore import figure_png
 from .files import check_writable_file, json_safe
 from .models import evaluating
 from .snapshots import Snapshots, copy_state
@@ -391,7 +390,7 @@ class FeatureMapExplorer:
     size it is shown, so moving the slider is fast. Display it by making it the last expression of a cell
     (or with display()); a saved notebook shows a picture of its state.
     """
-    WIDTH = 860           # pixels: the figure is drawn at exactly the width it is shown
+    WIDTH = 800  # pixels, drawn at exactly the width shown: fits JupyterLab at 1280 px with the file browser open
     THUMBS = 10           # thumbnails in the strip
 
     def __init__(self, net, data_iter, snapshots=None, first=('Pullover', 0), second=('Coat', 0),
@@ -475,7 +474,7 @@ class FeatureMapExplorer:
             mosaic, spots = _kernel_mosaic(w[:, 0], cols, self._kernel_gap)
             self.panels['kernels'] = _Panel(14, top + 140, tuple(mosaic.shape), scale, SIGNED_CMAP, -kmax, kmax)
             self._kernel_spots = spots
-        x, budgets, self._block_layout = 224, [(300, 300), (W - 224 - 300 - 40 - 14, 300)], []
+        x, self._block_layout = 205, []
         for b, o in enumerate(outs):
             c, h, wd = o.shape
             cols = 2 if c <= 8 else 4
@@ -484,7 +483,8 @@ class FeatureMapExplorer:
                 args = dict(cols=cols, gap=max(1, -(-3 // scale)), pair_gap=max(2, -(-12 // scale)),
                             label_rows=label_rows)
                 mosaic, spots = _pairs_mosaic(o, o, **args)
-                if mosaic.shape[1] * scale <= budgets[b][0] and mosaic.shape[0] * scale <= budgets[b][1]:
+                budget = 270 if b == 0 else W - x - 8  # the first block takes 270 px, the second the rest
+                if mosaic.shape[1] * scale <= budget and mosaic.shape[0] * scale <= 300:
                     break
             vmin, vmax = blocks[b]
             cmap = SIGNED_CMAP if vmin < 0 < vmax and -vmin > 0.1 * vmax else MAP_CMAP
@@ -492,7 +492,7 @@ class FeatureMapExplorer:
                 vmin, vmax = -max(-vmin, vmax), max(-vmin, vmax)
             self.panels[f'block {b + 1}'] = _Panel(x, top, tuple(mosaic.shape), scale, cmap, vmin, vmax)
             self._block_layout.append((args, spots, (c, h, wd)))
-            x += mosaic.shape[1] * scale + 40
+            x += mosaic.shape[1] * scale + 30
         bottom = max(p.y + p.size[0] for p in self.panels.values())
         self.height = H = bottom + 78
         fig = Figure(figsize=(W / DPI, H / DPI), dpi=DPI)
@@ -532,7 +532,7 @@ class FeatureMapExplorer:
                         va='bottom', fontsize=FONT_PT)
             ax.set_title(f'block {b + 1}: {c} channels of {h}x{wd}', fontsize=FONT_PT + 1, pad=4)
             colour_bar(p, p.x + 10, p.size[1] - 20, f'block {b + 1} output')
-        fig.text(224 / W, 1 - 4 / H, 'Each channel: input A on the left, input B on the right. One colour scale '
+        fig.text(205 / W, 1 - 4 / H, 'Each channel: input A on the left, input B on the right. One colour scale '
                  'per block,\nshared by all its channels, both inputs, every thumbnail and every epoch.',
                  fontsize=FONT_PT, va='top')
         canvas = FigureCanvasAgg(fig)
@@ -598,7 +598,7 @@ class FeatureMapExplorer:
             style={'description_width': '50px'}, layout=widgets.Layout(width='360px'),
             disabled=self.epochs is None)
         self.epoch_slider.observe(lambda change: self.set_epoch(change['new']), names='value')
-        note = ('epoch 0 = before training; the picture updates when you release the slider'
+        note = ('0 = before training; the picture changes when you let go'
                 if self.epochs is not None else 'no snapshots were kept: this is the trained net only')
         self.epoch_note = widgets.HTML(f'<span style="font-size:13px">{note}</span>')
         self.strip_choice = widgets.Dropdown(
@@ -643,9 +643,9 @@ class FeatureMapExplorer:
                 self._buttons.append((slot, choice, button))
                 row.append(button)
             label = widgets.HTML(f'<div style="font-size:12px;text-align:center;line-height:1.15">'
-                                 f'{choice[0]}<br>{choice[1] + 1}</div>', layout=widgets.Layout(width='80px'))
+                                 f'{choice[0]}<br>{choice[1] + 1}</div>', layout=widgets.Layout(width='74px'))
             cells.append(widgets.VBox([thumb, label, widgets.HBox(row)],
-                                      layout=widgets.Layout(align_items='center', width='80px', margin='0px 2px')))
+                                      layout=widgets.Layout(align_items='center', width='74px', margin='0px 2px')))
         self.strip.children = cells
         self._mark_buttons()
 

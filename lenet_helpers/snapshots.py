@@ -1,8 +1,6 @@
 """Snapshots of a net's weights at the start of a run and after each epoch: time travel through training."""
 import copy
 
-import torch
-
 
 def copy_state(net):
     """A detached CPU copy of net's state_dict, in the standard memory layout (safe to keep and to save)."""

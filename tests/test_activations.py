@@ -424,3 +424,15 @@ def test_an_unwritable_destination_is_refused_before_training(tmp_path, trained,
     stopped = tmp_path / 'stopped.pt'  # a writable place: a stopped run is not reused, training may start
     A.save_checkpoint(net, stopped, lh.History(**{**history.to_dict(), 'stopped': 'stopped'}))
     assert A.load_trained(lh.lenet(), stopped) is None and 'not reused' in capsys.readouterr().out
+
+
+def test_a_saved_notebook_shows_the_picture_not_a_repr(explorer):
+    """nbconvert's HTML of an executed cell whose output is the explorer (no widget state saved)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    data = explorer._repr_mimebundle_()
+    cell = nbformat.v4.new_code_cell('explorer', execution_count=1, outputs=[
+        nbformat.v4.new_output('display_data', data=data)])
+    html, _ = HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=[cell]))
+    assert f'data:image/png;base64,{data["image/png"][:100]}' in html
+    assert 'VBox(children' not in html and 'Error displaying widget' not in html
