@@ -1,4 +1,5 @@
-"""Notebooks 05 and 08: what the layers of a trained net output, drawn on shared, labelled colour scales."""
+"""What the layers of a trained net output, on shared, labelled colour scales (notebooks 05 and 08), and
+checkpoints that keep a run's weights, its record and its snapshots."""
 import base64
 import copy
 import io
@@ -374,6 +375,7 @@ class _Panel:
 
     @property
     def size(self):
+        """(height, width) on screen, in pixels."""
         return self.shape[0] * self.scale, self.shape[1] * self.scale
 
 
@@ -391,7 +393,7 @@ class FeatureMapExplorer:
     (or with display()); a saved notebook shows a picture of its state.
     """
     WIDTH = 800  # pixels, drawn at exactly the width shown: fits JupyterLab at 1280 px with the file browser open
-    THUMBS = 10           # thumbnails in the strip
+    THUMBS = 10  # thumbnails in the strip
 
     def __init__(self, net, data_iter, snapshots=None, first=('Pullover', 0), second=('Coat', 0),
                  classes=FASHION_MNIST_CLASSES, epoch=None):
