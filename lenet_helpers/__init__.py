@@ -20,8 +20,10 @@ from .widgets import ConfusionExplorer, DataBrowser, ShapeCalculator, TrainingPa
 from .experiments import (ABLATIONS, ablation_table, controlled_run, dataset_table, epochs_to_reach, initialise,
                           make_optimizer, plot_runs, results_table, run_ablation, try_mnist)
 from .builder import ComparisonLab, DatasetLab, ModelBuilder, check_net, design_html
-from .activations import (FeatureMapExplorer, block_outputs, class_mean_activations, load_checkpoint,
+from .activations import (CheckpointError, FeatureMapExplorer, block_outputs, class_mean_activations,
+                          checkpoint_path, load_checkpoint, load_trained, read_checkpoint,
                           pick_example, plot_block_maps, plot_class_means, plot_kernels, save_checkpoint)
+from .snapshots import Snapshots
 
 __version__ = '0.1.0'
 
