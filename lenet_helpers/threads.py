@@ -73,11 +73,11 @@ class ThreadTuner:
     """
 
     def __init__(self, candidates, warmup=2, trial_batches=5, recheck_every=1000, slowdown=1.5,
-                 set_threads=torch.set_num_threads, start_after=3):
+                 set_threads=None, start_after=3):
         self.candidates = list(candidates)
         self.warmup, self.trial_batches = warmup, trial_batches   # batches skipped, then timed, per candidate
         self.recheck_every, self.slowdown = recheck_every, slowdown
-        self.set_threads = set_threads
+        self.set_threads = set_threads or (lambda n: torch.set_num_threads(n))
         self.chosen = self.candidates[-1]   # until measured: the most threads the machine allows
         self.measured = {}                  # candidate -> median seconds per example in the last trial
         self.trials = 0                     # how many trials finished

@@ -369,8 +369,9 @@ def _closing_line(history, device, tuner, threads):
     plural = 's' if history.threads != 1 else ''
     if threads is not None:
         how = 'set by threads='
-    elif tuner is not None and len(tuner.candidates) > 1 and tuner.trials:
-        how = f'the fastest measured of {", ".join(map(str, tuner.candidates))}'
+    elif tuner is not None and len(tuner.candidates) > 1:
+        tried = ', '.join(map(str, tuner.candidates))
+        how = f'the fastest measured of {tried}' if tuner.trials else f'too few batches to measure {tried}'
     else:
         how = 'all this machine allows'
     return f'{line}, {history.threads} thread{plural} ({how})'
