@@ -68,15 +68,17 @@ class ThreadTuner:
 
     Feed it the duration of every training batch with ``record(seconds, examples)``; it switches
     torch's thread count (through ``set_threads``) while it measures. A trial runs at the start and
-    again every ``recheck_every`` batches, or sooner when batches become ``slowdown`` times slower than
-    when the choice was made (a browser or a second kernel started on the same cores).
+    again every ``recheck_every`` batches, or sooner (but at least ``min_gap`` batches after the last
+    choice) when batches become ``slowdown`` times slower than when the choice was made: a browser or a
+    second kernel started on the same cores. A trial costs warmup + trial_batches batches per candidate.
     """
 
     def __init__(self, candidates, warmup=2, trial_batches=5, recheck_every=1000, slowdown=1.5,
-                 set_threads=None, start_after=3):
+                 set_threads=None, start_after=3, min_gap=200):
         self.candidates = list(candidates)
         self.warmup, self.trial_batches = warmup, trial_batches   # batches skipped, then timed, per candidate
         self.recheck_every, self.slowdown = recheck_every, slowdown
+        self.min_gap = min_gap              # batches between a choice and a slowdown-triggered trial
         self.set_threads = set_threads or (lambda n: torch.set_num_threads(n))
         self.chosen = self.candidates[-1]   # until measured: the most threads the machine allows
         self.measured = {}                  # candidate -> median seconds per example in the last trial
@@ -108,7 +110,7 @@ class ThreadTuner:
                 self._recent = (self._recent + [per_example])[-10:]
             slow = (self._baseline is not None and len(self._recent) == 10
                     and statistics.median(self._recent) > self.slowdown * self._baseline
-                    and self._since_choice >= 50)
+                    and self._since_choice >= self.min_gap)
             if self._since_choice == 0 or self._since_choice >= self.recheck_every or slow:
                 self._start_trial()
             return

@@ -111,11 +111,19 @@ def test_tuner_rechecks_periodically_and_follows_a_busy_machine():
 
 
 def test_tuner_rechecks_early_when_batches_slow_down():
-    tuner, current, _ = make_tuner([1, 2], recheck_every=10_000, slowdown=1.5)
+    tuner, current, _ = make_tuner([1, 2], recheck_every=10_000, slowdown=1.5, min_gap=100)
     run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.5}[t], 60, current)
     assert tuner.chosen == 2 and tuner.trials == 1
-    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 4.0}[t], 100, current)  # 8x slower than when chosen
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 4.0}[t], 30, current)  # 8x slower than when chosen ...
+    assert tuner.chosen == 2 and tuner.trials == 1                   # ... but too soon to try again
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 4.0}[t], 100, current)
     assert tuner.chosen == 1 and tuner.trials == 2
+
+
+def test_tuner_noise_below_the_slowdown_factor_does_not_trigger_trials():
+    tuner, current, _ = make_tuner([1, 2], recheck_every=10_000, slowdown=1.5, min_gap=10)
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.5}[t] * (1.3 if b % 3 else 0.9), 2000, current)
+    assert tuner.trials == 1 and tuner.chosen == 2
 
 
 def test_tuner_with_one_candidate_never_switches():
