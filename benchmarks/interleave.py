@@ -24,7 +24,7 @@ def make(name, images, labels):
     torch.manual_seed(0)
     net = lh.lenet()
     net.apply(lh.xavier_init)
-    channels_last = name != 'nchw'
+    channels_last = name not in ('nchw', 'competent')  # the competent user keeps the default layout
     if channels_last:
         net.to(memory_format=torch.channels_last)
     opt_kw = {'sgd-foreach': {'foreach': True}, 'sgd-fused': {'fused': True}}.get(name, {})
@@ -35,6 +35,17 @@ def make(name, images, labels):
         batches = DataLoader(TensorDataset(images.unsqueeze(1).float() / 255, labels), batch_size=128, shuffle=True)
     metric = Accumulator(3)
     cpu = torch.device('cpu')
+    if name == 'train_ch6':  # the whole thing: one epoch of n batches, its checks, and a 128-image evaluation
+        import contextlib
+        import io
+        test = lh.ImageBatches(images[:128], labels[:128], 128)
+
+        def whole(n):
+            part = lh.ImageBatches(images[:128 * n], labels[:128 * n], 128, shuffle=True)
+            with contextlib.redirect_stdout(io.StringIO()):
+                lh.train_ch6(net, part, test, 1, 0.9, 'cpu', init=False, optimizer=optimizer, animate=False,
+                             progress=False, threads=torch.get_num_threads())
+        return whole
 
     def run(n):
         flush = name == 'flush-denormal'
@@ -63,7 +74,8 @@ def make(name, images, labels):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('candidates', nargs='*', default=['baseline', 'ours-extras'],
-                   help='baseline, nchw, sgd-foreach, sgd-fused, flush-denormal, ours-extras, item-syncs, competent')
+                   help='baseline, nchw, sgd-foreach, sgd-fused, flush-denormal, ours-extras, item-syncs, competent, '
+                        'train_ch6')
     p.add_argument('--rounds', type=int, default=8)
     p.add_argument('--batches', type=int, default=10, help='batches per candidate per round')
     p.add_argument('--threads', type=int, default=1)

@@ -283,11 +283,11 @@ def _check_data(net, train_iter, test_iter, device):
     if out.dim() != 2 or out.shape[1] != 10:
         raise ValueError(f'The net must output (batch, 10) class scores; for a batch of 2 it gave '
                          f'{tuple(out.shape)}. Make the last layer nn.Linear(..., 10).')
-    _check_labels(y, 'test_iter', out.shape[1])
-    labels = getattr(train_iter, 'labels', None)  # ImageBatches: check them all, without drawing a batch
-    if not isinstance(labels, torch.Tensor):
-        labels = _first_batch(train_iter, 'train_iter')[1]
-    _check_labels(labels, 'train_iter', out.shape[1])
+    for it, name, first in ((test_iter, 'test_iter', y), (train_iter, 'train_iter', None)):
+        labels = getattr(it, 'labels', None)  # ImageBatches: check them all, without drawing a batch
+        if not isinstance(labels, torch.Tensor):
+            labels = first if first is not None else _first_batch(it, name)[1]
+        _check_labels(labels, name, out.shape[1])
     return num_batches
 
 
