@@ -610,3 +610,36 @@ def test_amp_trains_in_bfloat16_on_the_cpu():
     dtypes.clear()
     lh.train_ch6(Probe(), train_iter, test_iter, 1, 0.5, 'cpu', **quiet())
     assert set(dtypes) == {torch.float32}
+
+
+def test_concurrent_saves_to_one_file_never_leave_a_mix(tmp_path):
+    import threading
+    path = tmp_path / 'history.json'
+    runs = [lh.History(epoch=list(range(1, 201)), train_loss=[float(k)] * 200, train_acc=[0.5] * 200,
+                       test_acc=[0.5] * 200, stopped='completed', settings={'run': k}) for k in (1, 2)]
+    runs[0].save(path)
+    errors, seen = [], set()
+
+    def writer(h):
+        for _ in range(25):
+            h.save(path)
+
+    def reader():
+        for _ in range(50):
+            try:
+                seen.add(lh.History.load(path).settings['run'])
+            except ValueError as e:
+                errors.append(e)
+    threads = [threading.Thread(target=writer, args=(h,)) for h in runs] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and seen <= {1, 2}
+    assert lh.History.load(path) in runs and [p.name for p in tmp_path.iterdir()] == ['history.json']
+
+
+def test_a_history_round_trips_through_its_dict_as_run_logs_store_it():
+    h = lh.History(epoch=[1], train_loss=[0.4], train_acc=[0.9], test_acc=[0.88], stopped='stopped',
+                   threads=1, settings={'seed': 0}, version='x')
+    assert lh.History(**h.to_dict()) == h == lh.History.from_dict(h.to_dict())
