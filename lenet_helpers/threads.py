@@ -38,13 +38,17 @@ def cgroup_quota(root=CGROUP_ROOT):
 
 
 def available_cpus(root=CGROUP_ROOT):
-    """CPUs this process may use: the smallest of the cgroup quota (rounded up), its affinity and the core count."""
+    """CPUs this process may use: the smallest of the cgroup quota (rounded up), its affinity, the core count
+    and OMP_NUM_THREADS when the user set it (a cap the user chose, e.g. for a shared machine)."""
     counts = [os.cpu_count() or 1]
     if hasattr(os, 'sched_getaffinity'):
         counts.append(len(os.sched_getaffinity(0)))
     quota = cgroup_quota(root)
     if quota is not None:
         counts.append(math.ceil(quota))
+    omp = os.environ.get('OMP_NUM_THREADS', '').strip()
+    if omp.isdigit() and int(omp) > 0:
+        counts.append(int(omp))
     return max(1, min(counts))
 
 

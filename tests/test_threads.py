@@ -39,13 +39,24 @@ def test_cgroup_quota_is_read_from_v2_or_v1_files(tmp_path, files, quota):
     ('800000 100000', 16, 4, 4),    # a quota above the cores the machine has
 ])
 def test_available_cpus_is_the_smallest_limit(tmp_path, monkeypatch, quota_file, affinity, cores, expected):
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     write(tmp_path, 'cpu.max', quota_file)
     monkeypatch.setattr(os, 'cpu_count', lambda: cores)
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(affinity)), raising=False)
     assert available_cpus(tmp_path) == expected
 
 
-def test_available_cpus_on_this_machine_is_within_its_core_count():
+@pytest.mark.parametrize('omp, expected', [('1', 1), ('3', 3), ('16', 8), ('', 8), ('zero', 8), ('0', 8)])
+def test_omp_num_threads_set_by_the_user_caps_the_count(tmp_path, monkeypatch, omp, expected):
+    write(tmp_path, 'cpu.max', 'max 100000')
+    monkeypatch.setattr(os, 'cpu_count', lambda: 8)
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(8)), raising=False)
+    monkeypatch.setenv('OMP_NUM_THREADS', omp)
+    assert available_cpus(tmp_path) == expected
+
+
+def test_available_cpus_on_this_machine_is_within_its_core_count(monkeypatch):
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     n = available_cpus()
     assert isinstance(n, int) and n <= (os.cpu_count() or 1)
     assert n == min([os.cpu_count() or 1, len(os.sched_getaffinity(0))]

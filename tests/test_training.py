@@ -643,3 +643,14 @@ def test_a_history_round_trips_through_its_dict_as_run_logs_store_it():
     h = lh.History(epoch=[1], train_loss=[0.4], train_acc=[0.9], test_acc=[0.88], stopped='stopped',
                    threads=1, settings={'seed': 0}, version='x')
     assert lh.History(**h.to_dict()) == h == lh.History.from_dict(h.to_dict())
+
+
+def test_a_dataloader_trains_and_is_recorded(capsys):
+    from torch.utils.data import DataLoader, TensorDataset
+    images, labels = bars_dataset(256)
+    data = TensorDataset(images.unsqueeze(1).float() / 255, labels)
+    train_iter = DataLoader(data, batch_size=32, shuffle=True)
+    test_iter = DataLoader(data, batch_size=64)
+    history = lh.train_ch6(lh.lenet(), train_iter, test_iter, 1, 0.5, 'cpu', **quiet())
+    assert history.stopped == 'completed' and history.settings['batch_size'] == 32
+    assert history.settings['data'] == 'TensorDataset'
