@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import lenet_helpers as lh
+import lenet_helpers.threads  # noqa: F401  (lh.threads, monkeypatched below)
 from lenet_helpers.data import ImageBatches
 
 
