@@ -238,6 +238,13 @@ class ImageBatches:
         """The examples one by one, as (float image (1, 28, 28), int label), like a torchvision dataset."""
         return _Examples(self.images, self.labels)
 
+    def to(self, device):
+        """The same batches with the uint8 images and labels held on device (copied once), so they are indexed there."""
+        moved = ImageBatches(self.images.to(device), self.labels.to(device), self.batch_size, self.shuffle,
+                             self.resize, self.generator)
+        moved.__dict__.update({k: v for k, v in self.__dict__.items() if k not in moved.__dict__})  # e.g. source
+        return moved
+
     def _to_float(self, images):
         X = images.unsqueeze(1).float().div_(255)
         if self.resize is not None:
@@ -248,6 +255,8 @@ class ImageBatches:
     def __iter__(self):
         n = len(self.labels)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        if order is not None:
+            order = order.to(self.labels.device)  # one copy per pass, not one per batch
         for start in range(0, n, self.batch_size):
             if order is None:
                 idx = slice(start, start + self.batch_size)
