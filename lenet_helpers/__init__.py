@@ -15,6 +15,7 @@ from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, se
 from .explore import (class_counts, confusion_matrix, draw_dataflow, misclassified, plot_class_balance,
                       plot_confusion_matrix, predict, prediction_titles, show_images)
 from .explore import image_grid
+from .convolution import ConvolutionExplorer
 from . import style
 from .widgets import ConfusionExplorer, DataBrowser, ShapeCalculator, TrainingPanel
 # Notebooks 05-08: experiments, their controls, activations
