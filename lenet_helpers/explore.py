@@ -222,3 +222,21 @@ def figure_png(fig, dpi=None):
     fig.savefig(buf, format='png', dpi=dpi or fig.dpi, bbox_inches='tight')
     plt.close(fig)
     return buf.getvalue()
+
+
+def shuffle_pixels(images, permutation):
+    """Apply ONE pixel permutation (a shuffled range(H * W)) to every image of (N, H, W) or (N, 1, H, W)."""
+    flat = images.reshape(len(images), -1)
+    return flat[:, permutation].reshape(images.shape)
+
+
+def train_quietly(net, train_iter, test_iter, num_epochs, lr=0.001, seed=0):
+    """Train with train_ch6 and Adam (fast to converge in a few epochs), printing and plotting nothing;
+    returns the History. For short side experiments, not the chapter's recipe (notebook 04 has that)."""
+    import contextlib
+    from .training import set_seed, train_ch6
+    set_seed(seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return train_ch6(net, train_iter, test_iter, num_epochs, lr, optimizer=optimizer, animate=False,
+                         progress=False)

@@ -395,3 +395,42 @@ def test_local_path_check_catches_a_leaked_checkout():
     assert LOCAL_PATH.search(output_text(code('x', out='data folder: /home/ana/lenet/data')))
     assert LOCAL_PATH.search(output_text(code('x', out='/opt/venv/lib/python3.11/site-packages/torch')))
     assert not LOCAL_PATH.search(output_text(code('x', out='data folder: data/FashionMNIST (project)')))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Timings: measured by tools/run_notebooks.py, README's table generated from them
+# ---------------------------------------------------------------------------------------------------
+def _runner():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('run_notebooks', NOTEBOOKS.parent / 'tools' / 'run_notebooks.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_timing_table_is_the_one_generated_from_timings_json():
+    runner = _runner()
+    readme = (NOTEBOOKS.parent / 'README.md').read_text()
+    assert runner.BEGIN in readme and runner.END in readme
+    shown = readme.split(runner.BEGIN, 1)[1].split(runner.END, 1)[0].strip()
+    data = json.loads(runner.TIMINGS.read_text()) if runner.TIMINGS.exists() else {}
+    assert shown == runner.timing_table(data), 'run: python tools/run_notebooks.py --readme'
+
+
+def test_timings_merge_and_the_readme_table_follows_them(tmp_path):
+    import datetime
+    runner = _runner()
+    timings, readme = tmp_path / 'timings.json', tmp_path / 'README.md'
+    runner.record('02_shape_inspection.ipynb', 4.24, timings, mode='full', when=datetime.date(2026, 11, 29))
+    runner.record('01_why_lenet.ipynb', 95.0, timings, mode='full', when=datetime.date(2026, 11, 29))
+    runner.record('01_why_lenet.ipynb', 12.0, timings, mode='quick', when=datetime.date(2026, 11, 29))
+    data = json.loads(timings.read_text())
+    assert data['full']['02_shape_inspection.ipynb']['seconds'] == 4.2  # kept when 01 was added
+    assert data['full']['01_why_lenet.ipynb']['seconds'] == 95.0 and data['quick']['01_why_lenet.ipynb']
+    assert data['full']['01_why_lenet.ipynb']['cpu'] == runner.cpu_model()
+    readme.write_text(f'intro\n{runner.BEGIN}\nold typed table\n{runner.END}\nafter\n')
+    runner.update_readme(readme, timings)
+    text = readme.read_text()
+    assert '| notebook | 01 | 02 |' in text and '| full mode | 95 s | 4 s |' in text
+    assert 'old typed table' not in text and text.startswith('intro\n') and text.endswith('after\n')
+    assert 'Measured 2026-11-29 on:' in text
