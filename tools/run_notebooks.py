@@ -64,9 +64,10 @@ def timing_table(data):
             '| full mode | ' + ' | '.join(f'{full[n]["seconds"]:.0f} s' for n in names) + ' |']
     machines = sorted({f'{e["cpu"]}, {e["cores"]} cores, {e["threads"]} thread(s)' for e in full.values()})
     loads = [e['load'] for e in full.values() if 'load' in e]
-    busy = (f' The machine\'s load average during the runs was {min(loads):g} to {max(loads):g} '
-            f'({max(loads) / full[names[0]]["cores"]:.1f}x its cores at most): on a busier machine '
-            'notebooks take longer.' if loads else '')
+    span = f'{min(loads):g}' if loads and min(loads) == max(loads) else f'{min(loads, default=0):g} to ' \
+        f'{max(loads, default=0):g}'
+    busy = (f' The load average during the runs was {span} on {full[names[0]]["cores"]} cores: other '
+            'programs shared the CPU, and on an idle machine the notebooks run faster.' if loads else '')
     dates = sorted({e['date'] for e in full.values()})
     when = dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'
     return '\n'.join(rows) + f'\n\nMeasured {when} on: ' + '; '.join(machines) + '.' + busy
