@@ -15,6 +15,9 @@ from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, se
 # Notebooks 01-04: figures and controls
 from .explore import (class_counts, confusion_matrix, draw_dataflow, misclassified, plot_class_balance,
                       plot_confusion_matrix, predict, prediction_titles, show_images)
+from .explore import image_grid
+from .convolution import ConvolutionExplorer
+from . import style
 from .widgets import ConfusionExplorer, DataBrowser, ShapeCalculator, TrainingPanel
 # Notebooks 05-08: experiments, their controls, activations
 from .experiments import (ABLATIONS, ablation_table, controlled_run, dataset_table, epochs_to_reach, initialise,
