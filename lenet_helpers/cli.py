@@ -116,6 +116,8 @@ def parser():
     t.add_argument('--dataset', default='fashion-mnist', choices=['fashion-mnist', 'mnist'],
                    help='which data to train on (default fashion-mnist)')
     t.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: the best available)')
+    t.add_argument('--threads', type=positive_int, default=None,
+                   help='CPU threads for PyTorch (default: measured, from the CPU quota down)')
     t.add_argument('--seed', type=seed_value, default=None,
                    help=f'seed for a reproducible run, a whole number from 0 to {data.SEED_RANGE[1]} (default: none)')
     t.add_argument('--out', default='runs/latest', help='folder for curve.png and history.json (default runs/latest)')
@@ -203,10 +205,10 @@ def train(args):
     initialise(net, recipe.init)
     optimizer = recipe_optimizer(net, recipe, len(train_iter))
     settings = {'model': args.model, 'dataset': args.dataset, 'seed': args.seed, **recipe.to_dict()}
-    extra = {'settings': settings} if 'settings' in training.History.__dataclass_fields__ else {}
     history = training.train_ch6(net, train_iter, test_iter, recipe.epochs, recipe.lr, device, init=False,
                                  optimizer=optimizer, animate=False,
-                                 progress=sys.stderr.isatty() and not args.no_progress, log_epochs=True, **extra)
+                                 progress=sys.stderr.isatty() and not args.no_progress, log_epochs=True,
+                                 settings=settings, threads=args.threads)
     try:
         out.mkdir(parents=True, exist_ok=True)
         history.save(out / 'history.json')
