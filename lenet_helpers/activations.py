@@ -157,10 +157,13 @@ def load_checkpoint(net, path):
 
 
 def checkpoint_path(name, folder='checkpoints'):
-    """Where a notebook keeps its trained net: folder/name.pt; in quick mode a new temporary folder, so
-    the automatic tests never touch (or reuse) a student's saved run."""
+    """Where a notebook keeps its trained net: folder/name.pt; under LENET_CHECKPOINT_DIR when that is set
+    (make test sets it), and in quick mode a new temporary folder, so the automatic tests never touch (or
+    reuse) a student's saved run."""
     from . import quick_mode
-    if quick_mode():
+    if os.environ.get('LENET_CHECKPOINT_DIR'):
+        folder = os.environ['LENET_CHECKPOINT_DIR']
+    elif quick_mode():
         folder = tempfile.mkdtemp(prefix='lenet_quick_')
     return Path(folder) / f'{name}.pt'
 
