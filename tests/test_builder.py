@@ -163,7 +163,7 @@ def test_diverging_run_lands_in_the_leaderboard(monkeypatch):
     mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1)
     mb.activation.value, mb.init.value = 'relu', 'kaiming'
     mb.hidden.value = '256, 256, 256'
-    original = E.make_optimizer
+    original = recipes.make_optimizer
 
     def huge(net, name, lr, *a, **k):  # lr 1e6: far beyond what any net survives
         return original(net, name, 1e6, *a, **k)

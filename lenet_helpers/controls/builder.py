@@ -73,11 +73,11 @@ class ModelBuilder(Panel):
     """Controls for a LeNet-style design and its recipe, a live shape table, and a leaderboard of every run.
 
     ``load_data(batch_size)`` returns (train_iter, test_iter) (wrap it in functools.lru_cache to load once).
-    ``path`` names the leaderboard file: runs saved there are loaded when the builder starts, every finished
+    ``path`` names the leaderboard file (None: runs stay in the notebook only): runs saved there are loaded when the builder starts, every finished
     run is added to it, and saving merges, so rerunning the notebook never loses a saved run.
     """
 
-    def __init__(self, load_data, epochs=3, path='leaderboard.json', seed=0, log=None):
+    def __init__(self, load_data, epochs=3, path=None, seed=0, log=None):
         super().__init__(log)
         self.load_data, self.seed = load_data, seed
         s = {'style': {'description_width': '120px'}, 'layout': widgets.Layout(width='330px')}
@@ -97,7 +97,8 @@ class ModelBuilder(Panel):
         self.lr = lr_slider(0.9, width='330px', description_width='120px')
         self.epochs = widgets.IntSlider(epochs, min=1, max=20, description='epochs', **s)
         self.batch_size = widgets.Dropdown(options=[32, 64, 128, 256], value=128, description='batch size', **s)
-        self.path = widgets.Text(str(path), description='leaderboard file', **s)
+        self.path = widgets.Text(str(path or ''), description='leaderboard file', placeholder='e.g. leaderboard.json',
+                                 **s)
         self.save_button = widgets.Button(description='Save', icon='save')
         self.load_button = widgets.Button(description='Load', icon='folder-open')
         self.save_button.on_click(lambda _: self.save())
