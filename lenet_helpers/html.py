@@ -71,8 +71,12 @@ def runs_table(log, sort_by=None):
         return '<p><i>No runs yet.</i></p>'
     if sort_by:
         rows.sort(key=lambda r: -r[sort_by] if r[sort_by] == r[sort_by] else float('inf'))
-    columns = [c for c in dict.fromkeys(k for r in rows for k in r) if c != 'id']
-    return table_html(columns, [[r.get(c, '') for c in columns] for r in rows])
+    first = ['name', 'stopped']  # what the run is and how it ended, then its settings, then its figures
+    figures = ['epochs', 'train loss', 'train acc', 'test acc', 'best test acc', 'seconds']
+    settings = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in first + figures]
+    columns = first + settings + figures
+    head = ['status' if c == 'stopped' else 'epochs done' if c == 'epochs' else c.replace('_', ' ') for c in columns]
+    return table_html(head, [[r.get(c, '') for c in columns] for r in rows])
 
 
 def results_table(log, threshold=0.80):

@@ -97,7 +97,7 @@ class ModelBuilder(Panel):
         self.lr = lr_slider(0.9, width='330px', description_width='120px')
         self.epochs = widgets.IntSlider(epochs, min=1, max=20, description='epochs', **s)
         self.batch_size = widgets.Dropdown(options=[32, 64, 128, 256], value=128, description='batch size', **s)
-        self.path = widgets.Text(str(path or ''), description='leaderboard file', placeholder='e.g. leaderboard.json',
+        self.path = widgets.Text(str(path or ''), description='file', placeholder='e.g. leaderboard.json',
                                  **s)
         self.save_button = widgets.Button(description='Save', icon='save')
         self.load_button = widgets.Button(description='Load', icon='folder-open')

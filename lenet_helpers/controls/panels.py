@@ -55,7 +55,7 @@ class Panel(Control):
         self.train_button.on_click(lambda _: self.train(wait=False))
         self.runner = RunControl(log if log is not None else RunLog(), busy=[self.train_button],
                                  on_finish=lambda run: self.finished(run))
-        self.table = widgets.HTML()
+        self.table = widgets.HTML(layout=widgets.Layout(overflow='auto hidden', max_width='100%'))
         self.table.add_class('lenet-runs')
         self.plot = widgets.Image(format='png', layout=widgets.Layout(display='none', max_width='100%'))
 

@@ -14,6 +14,7 @@ Notebooks run by nbclient/nbval have no one to click: ``start(..., wait=True)`` 
 Interrupting the kernel during such a wait stops the run cleanly ('stopped', weights kept).
 """
 import io
+import math
 import threading
 import time
 
@@ -38,9 +39,10 @@ def curve_png(points, num_epochs, title=''):
     ax = fig.add_subplot()
     for name, (xs, ys) in points.items():
         if xs:
-            ax.plot(xs, ys, STYLES[name], color=COLOURS[name], label=name,
-                    marker='o' if name == 'test acc' else None, markersize=4)
-    ax.set_xlim(0, max(num_epochs, 1))
+            ax.plot(xs, ys, STYLES[name], color=COLOURS[name], label=name, linewidth=1.8,
+                    marker='o' if name == 'test acc' or len(xs) < 20 else None, markersize=4)
+    done = max((x for xs, _ in points.values() for x in xs), default=0)
+    ax.set_xlim(0, min(num_epochs, max(1, math.ceil(done))))  # up to the epoch in progress: early points show
     ax.set_xlabel('epoch', fontsize=9), ax.tick_params(labelsize=9), ax.grid(True, alpha=0.4)
     if title:
         ax.set_title(title, fontsize=9)
@@ -181,6 +183,10 @@ class RunControl:
                 self.nets[run.id] = net
             self.log.append(run)
             self.curve.value = curve_png(self._points, self._num_epochs, run.name)
+            done = len(history.epoch)
+            self.progress.value = (f'{history.stopped} after {done} finished epoch{"" if done == 1 else "s"}'
+                                   + (f', {history.examples_per_sec:,.0f} examples/s' if history.examples_per_sec
+                                      else ''))
             if history.stopped == 'completed':
                 self.say(f'{run.name}: completed. ' + (history.message or ''))
             elif history.stopped == 'failed':
