@@ -6,7 +6,7 @@ import math
 BOX = {'warning': '#fff4e5;border-left:4px solid #e8a33d',   # something to fix or a run that did not complete
        'info': '#eef5ff;border-left:4px solid #4a8',         # progress and results
        'error': '#fdecea;border-left:4px solid #c0392b'}     # an exception inside a run or a callback
-CELL = 'padding:2px 8px;border-bottom:1px solid #ddd;text-align:{};white-space:nowrap'
+CELL = 'padding:2px 6px;border-bottom:1px solid #ddd;text-align:{};white-space:nowrap'
 
 
 def message_html(text, kind='warning'):
@@ -75,8 +75,10 @@ def runs_table(log, sort_by=None):
     figures = ['epochs', 'train loss', 'train acc', 'test acc', 'best test acc', 'seconds']
     settings = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in first + figures]
     columns = first + settings + figures
-    head = ['status' if c == 'stopped' else 'epochs done' if c == 'epochs' else c.replace('_', ' ') for c in columns]
-    return table_html(head, [[r.get(c, '') for c in columns] for r in rows])
+    head = ['status' if c == 'stopped' else 'epochs' if c == 'epochs' else c.replace('_', ' ') for c in columns]
+    def cell(c, v):  # a setting shows its exact value (lr 0.0003, not 0.000); figures get 3 decimals
+        return f'{v:g}' if c in settings and isinstance(v, float) else v
+    return table_html(head, [[cell(c, r.get(c, '')) for c in columns] for r in rows])
 
 
 def results_table(log, threshold=0.80):

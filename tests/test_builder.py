@@ -272,3 +272,23 @@ def test_ablation_runs_every_variant_and_ranks_them(tmp_path):
     assert 'undo ReLU' in table and '+0.000' in table  # the reference row compared with itself
     log.save(tmp_path / 'a.json')
     assert H.ablation_table(lh.RunLog.load(tmp_path / 'a.json')) == table
+
+
+def test_ablation_is_a_cli_subcommand_that_checks_its_destination_first(tmp_path, monkeypatch, capsys):
+    from lenet_helpers import cli
+    train, test = tiny_data(n=128)
+    loads = []
+
+    def load(*args, **kwargs):
+        loads.append(kwargs)
+        return train, test
+    monkeypatch.setattr(lh.data, 'load_data_fashion_mnist', load)
+    monkeypatch.setattr(E, 'ABLATIONS', {k: E.ABLATIONS[k] for k in list(E.ABLATIONS)[:2]})
+    monkeypatch.setattr(E.run_ablation, '__defaults__', (E.ABLATIONS, 0, None))
+    assert cli.main(['ablation', '--epochs', '1', '--out', str(tmp_path)]) == 2  # a folder: refused at once
+    assert 'folder' in capsys.readouterr().err and not loads
+    out = tmp_path / 'ablation.json'
+    assert cli.main(['ablation', '--epochs', '1', '--n-train', '128', '--out', str(out)]) == 0
+    log = lh.RunLog.load(out)
+    assert [r.name for r in log] == list(E.ABLATIONS) and loads == [{'seed': 0, 'n_train': 128}]
+    assert log[1].design.activation == 'sigmoid' and log[0].recipe == lh.PLUS_RECIPE.replace(epochs=1)

@@ -227,6 +227,8 @@ def test_confusion_cells_show_their_counts():
     explorer = lh.ConfusionExplorer(*fake_predictions())
     assert explorer.cells[0, 6].description == '2' and explorer.cells[6, 0].description == '2'
     assert explorer.cells[1, 1].description == '2' and explorer.cells[3, 3].description == '0'
+    # text stays readable: white on the darkest (largest) cells, black on the light ones
+    assert explorer.cells[0, 6].style.text_color == 'white' and explorer.cells[3, 3].style.text_color == 'black'
 
 
 def test_clicking_a_cell_shows_that_cells_images():

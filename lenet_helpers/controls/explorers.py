@@ -172,6 +172,7 @@ class ConfusionExplorer(Control):
                 b = w.Button(description=str(v), tooltip=f'true {classes[t]}, predicted {classes[p]}',
                              layout=w.Layout(width='auto', height='26px'))
                 b.style.button_color = f'rgb({shade},{shade},255)' if t == p else f'rgb(255,{shade},{shade})'
+                b.style.text_color = 'white' if shade < 150 else 'black'  # readable on dark and light cells
                 b.on_click(lambda _, t=t, p=p: self.select(t, p))
                 self.cells[t, p] = b
                 items.append(b)

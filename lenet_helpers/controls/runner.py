@@ -2,9 +2,9 @@
 
 Why a worker thread and not an asyncio task: train_ch6 is synchronous and never awaits, so an asyncio task
 on the kernel's event loop holds that loop for the whole run. Measured with jupyter_client against
-ipykernel 7 while a 3-epoch LeNet run trained (/tmp measurement script, 2-core AMD EPYC): the first shell
-message waited 8.4 s, the whole run, behind an asyncio task; behind a worker thread every reply came
-within 0.1 s. Widget messages (the Stop button, sliders) travel on that same shell channel, so only the
+ipykernel 7.4 while a 3-epoch LeNet run trained (tools/measure_run_control.py, 2-core AMD EPYC, busy): the
+first shell message waited 8.4 s, the whole run, behind an asyncio task; behind a worker thread every reply
+came within 0.1 s (an asyncio task that awaits asyncio.to_thread is the same thread, with more machinery). Widget messages (the Stop button, sliders) travel on that same shell channel, so only the
 thread keeps the page alive. PyTorch releases the GIL inside its kernels, so the main thread gets its
 turns. The thread talks to train_ch6 only through its hook: ``on_progress`` reports and a
 threading.Event as ``stop``; widgets are updated from the thread, which ipykernel's IOPub thread allows.
