@@ -77,6 +77,8 @@ def runs_table(log, sort_by=None):
     columns = first + settings + figures
     head = ['status' if c == 'stopped' else 'epochs' if c == 'epochs' else c.replace('_', ' ') for c in columns]
     def cell(c, v):  # a setting shows its exact value (lr 0.0003, not 0.000); figures get 3 decimals
+        if c == 'seconds' and isinstance(v, float):
+            return f'{v:.1f}'
         return f'{v:g}' if c in settings and isinstance(v, float) else v
     return table_html(head, [[cell(c, r.get(c, '')) for c in columns] for r in rows])
 

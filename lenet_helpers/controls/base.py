@@ -35,6 +35,8 @@ def static_html(widget):
         value = widget.value
         if isinstance(widget, (widgets.Dropdown, widgets.SelectionSlider)):
             value = widget.label
+        if value in ('', None):
+            return ''  # an empty box says nothing on a static page
         name = getattr(widget, 'description', '') or ''
         return (f'<div style="color:#555">{html.escape(name)}{": " if name else ""}'
                 f'<b>{html.escape(str(value))}</b></div>')

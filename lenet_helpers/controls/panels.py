@@ -66,6 +66,7 @@ class Panel(Control):
 
     @property
     def runs(self):
+        """The same RunLog as ``log`` (the name notebook 04 uses)."""
         return self.runner.log
 
     @property

@@ -80,6 +80,8 @@ class RunControl:
         self.thread = None
         self._stop = threading.Event()
         self._lock = threading.Lock()   # one run at a time, even for two clicks in a row
+        self._points = {k: ([], []) for k in COLOURS}  # the live curve's (x, y) lists, reset at each start
+        self._num_epochs, self._last_draw, self._last_text = 1, 0.0, 0.0
         self.stop_button = widgets.Button(description='Stop', icon='stop', disabled=True,
                                           tooltip='End the run after the current batch; it keeps what it learned')
         self.stop_button.add_class('lenet-stop')
