@@ -36,7 +36,8 @@ def table_html(head, rows, align=None, bold=(), css_class='lenet-table'):
     align: one 'left'/'right' per column (default: first column left, the rest right); bold: row numbers in bold.
     """
     align = align or ['left'] + ['right'] * (len(head) - 1)
-    th = ''.join(f'<th style="{CELL.format(a)}">{html.escape(str(h))}</th>' for h, a in zip(head, align))
+    th = ''.join(f'<th style="{CELL.format(a).replace("nowrap", "normal")};vertical-align:bottom">'  # titles may wrap
+                 f'{html.escape(str(h))}</th>' for h, a in zip(head, align))
     body = ''.join(
         f'<tr{" style=font-weight:bold" if i in bold else ""}>'
         + ''.join(f'<td style="{CELL.format(a)}">{html.escape(number(c) if not isinstance(c, str) else c)}</td>'
