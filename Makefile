@@ -19,8 +19,13 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) \
 	  --ServerApp.open_browser=$${LAB_OPEN_BROWSER:-True}
 
+# Quick mode, the exact pins, and nothing written into the working tree: notebooks save their
+# checkpoints under a temporary LENET_CHECKPOINT_DIR, removed afterwards.
 test: setup
-	LENET_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+	@scratch=$$(mktemp -d); \
+	LENET_QUICK=1 LENET_EXACT_PINS=1 LENET_CHECKPOINT_DIR=$$scratch \
+	  $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS); \
+	status=$$?; rm -rf "$$scratch"; exit $$status
 
 setup: system-packages $(STAMP) $(DATA)
 
@@ -33,11 +38,12 @@ system-packages:
 	  fi; \
 	else echo "No apt-get here: the data will be downloaded, and the browser test needs Chromium at /usr/bin/chromium."; fi
 
-$(STAMP): pyproject.toml
+# pyproject.toml holds the compatible ranges; requirements/pins.txt and TORCH the exact versions tested.
+$(STAMP): pyproject.toml requirements/pins.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e ".[lab,test]"
+	$(BIN)/python -m pip install -q -c requirements/pins.txt -e ".[lab,test]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lenet)"
 	touch $(STAMP)
 
@@ -46,13 +52,20 @@ $(DATA): | $(STAMP)
 
 data: $(DATA)
 
-# Student versions of the exercise notebooks (nbgrader): hand out course/release/lenet/.
-.PHONY: student
+# Student versions of the exercise notebooks (nbgrader): hand out course/lenet-student.zip
+# (= course/release/lenet/). Edits under course/ are refused unless STUDENT_ARGS=--force.
+.PHONY: student formgrade
 student: setup
-	$(BIN)/python -m lenet_helpers student --course course
+	$(BIN)/python -m lenet_helpers student --course course $(STUDENT_ARGS)
+
+# nbgrader's formgrader on course/ (its nbgrader_config.py sets CourseDirectory.root and the gradebook).
+formgrade: setup
+	test -f course/nbgrader_config.py || $(MAKE) student
+	cd course && ../$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.default_url=/formgrader $(ALLOW_ROOT) \
+	  --ServerApp.open_browser=$${LAB_OPEN_BROWSER:-True}
 
 benchmark: setup
 	$(BIN)/python benchmarks/train_speed.py
 
 clean:
-	rm -rf $(VENV) data runs
+	rm -rf $(VENV) data runs  # course/ is an instructor's: never removed here

@@ -54,12 +54,28 @@ def check_writable_dir(folder, what='files'):
 
 def atomic_write_text(path, text):
     """Write text to path through a temporary file in the same folder: the old file survives any failure."""
+    return atomic_write_bytes(path, text.encode('utf-8'))
+
+
+def _mode_for(path):
+    """The permission bits path keeps if it exists, else those a new file gets under the current umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def atomic_write_bytes(path, data):
+    """Write bytes to path through a temporary file in the same folder: the old file survives any failure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
+        os.fchmod(fd, _mode_for(path))  # mkstemp makes the file private; give it the mode a plain open() would
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

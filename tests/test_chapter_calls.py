@@ -37,5 +37,6 @@ def test_a_chapter_style_session_runs_end_to_end(fake_fashion, capsys, monkeypat
     assert 0.0 <= lh.evaluate_accuracy_gpu(net, test_iter) <= 1.0
     lh.train_ch6(net, train_iter, test_iter, 1, 0.9, lh.try_gpu())  # positional, the chapter's shape
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-2].startswith('loss ') and lines[-1].endswith(f'examples/sec on {lh.try_gpu()}')
+    assert lines[0] == f'training on {lh.try_gpu()}'  # d2l's opening line
+    assert lines[-2].startswith('loss ') and f'examples/sec on {lh.try_gpu()}' in lines[-1]
     assert isinstance(net, nn.Sequential)

@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import lenet_helpers as lh
 from lenet_helpers import cli, data
 from conftest import make_idx_dataset
@@ -28,11 +30,14 @@ def test_train_writes_curve_and_history(fake_fashion, tmp_path, capsys):
     assert json.loads((tmp_path / 'run' / 'history.json').read_text())['device'] == 'cpu'
 
 
-def test_bad_arguments_exit_with_a_message(fake_fashion, capsys):
+def test_bad_arguments_exit_with_a_message(fake_fashion, tmp_path, capsys):
     root, _ = fake_fashion
-    assert cli.main(['train', '--epochs', '0', '--data-dir', str(root)]) == 2
-    assert 'num_epochs must be an integer of at least 1, got 0' in capsys.readouterr().err
-    assert cli.main(['train', '--device', 'cuda:9', '--data-dir', str(root)]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(['train', '--epochs', '0', '--data-dir', str(root)])
+    assert exit_.value.code == 2
+    assert 'argument --epochs: expected a whole number of at least 1, got 0' in capsys.readouterr().err
+    assert cli.main(['train', '--device', 'cuda:9', '--data-dir', str(root), '--out', str(tmp_path)]) == 2
+    assert '--device cpu' in capsys.readouterr().err
 
 
 def test_missing_data_exits_with_the_ways_to_get_it(tmp_path, monkeypatch, capsys):
@@ -40,8 +45,9 @@ def test_missing_data_exits_with_the_ways_to_get_it(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(data, 'SYSTEM_DIRS', {})
     monkeypatch.setattr(data, '_download', lambda name, root: (_ for _ in ()).throw(
         data.DataNotFoundError('download failed (simulated)')))
-    assert cli.main(['train', '--data-dir', str(tmp_path / 'none')]) == 2
+    assert cli.main(['train', '--out', str(tmp_path / 'run')]) == 2
     assert 'download failed' in capsys.readouterr().err
+    assert not (tmp_path / 'run').exists()
 
 
 def test_data_command_puts_uncompressed_files_in_place(tmp_path, monkeypatch):

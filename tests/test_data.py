@@ -110,10 +110,12 @@ def test_offline_download_fails_fast_with_advice(tmp_path, monkeypatch):
         raise OSError('network is unreachable (simulated)')
     monkeypatch.setattr(socket, 'create_connection', refuse)
     monkeypatch.setattr(socket.socket, 'connect', lambda *a, **k: refuse())
+    (tmp_path / 'empty').mkdir()
     with pytest.raises(lh.DataNotFoundError) as err:
         lh.load_data_mnist(128, root=tmp_path / 'empty')
-    assert 'download failed' in str(err.value) and 'root=DIR' in str(err.value)
-    assert not (tmp_path / 'empty').exists()  # the failed download left no empty MNIST/raw folders
+    assert 'the download into the folder you named' in str(err.value) and 'failed' in str(err.value)
+    assert 'root=DIR' in str(err.value)
+    assert list((tmp_path / 'empty').iterdir()) == []  # the failed download left no empty MNIST/raw folders
 
 
 @pytest.mark.parametrize('kwargs, fragment', [

@@ -1,11 +1,13 @@
 """Student versions made by nbgrader (`python -m lenet_helpers student`): what a student gets.
 
-Checked for the fixture exercise (always, so this never passes on nothing) and for every
-notebooks/05-08 exercise notebook that carries nbgrader metadata:
-- no solution code remains: each solution region became nbgrader's NotImplementedError stub;
-- the lesson and test cells are intact (same source, still locked);
+Checked for the fixture exercise (always, so this never passes on nothing) and for the four exercise
+notebooks named here (05-08; a notebook dropped from the exercise list fails):
+- each has autograded tests, at least one hidden test and one answer graded by hand;
+- no solution or hidden test remains, in release/ or in the zip handed out: each solution region became
+  nbgrader's stub, each hidden-test region is gone;
+- the lesson and test cells are otherwise intact (same source, still locked);
 - a student notebook runs up to its first exercise and stops there with NotImplementedError;
-- the autograded test cells pass on the instructor version.
+- the autograded test cells pass on the instructor version; autograde and feedback work end to end.
 """
 import os
 import re
@@ -18,13 +20,15 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from lenet_helpers.assign import ASSIGNMENT, exercise_notebooks
+from lenet_helpers.assign import ASSIGNMENT, exercise_notebooks, release_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / 'tests' / 'fixtures' / '05_fixture_exercise.ipynb'
-INSTRUCTOR = [FIXTURE] + exercise_notebooks(ROOT / 'notebooks')
+EXERCISES = ['05_max_pooling.ipynb', '06_better_lenet.ipynb', '07_mnist.ipynb', '08_activations.ipynb']
+INSTRUCTOR = [FIXTURE] + [ROOT / 'notebooks' / name for name in EXERCISES]
 IDS = [p.name for p in INSTRUCTOR]
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
+HIDDEN_BEGIN, HIDDEN_END = '### BEGIN HIDDEN TESTS', '### END HIDDEN TESTS'
 CODE_STUB = ['# YOUR CODE HERE', 'raise NotImplementedError()']
 TEXT_STUB = ['YOUR ANSWER HERE']
 TIMEOUT = int(os.environ.get('LENET_CELL_TIMEOUT', '600'))  # seconds per cell
@@ -79,6 +83,41 @@ def expected_student_source(cell):
     return '\n'.join(out)
 
 
+def test_the_exercise_list_is_the_four_notebooks():
+    assert [p.name for p in exercise_notebooks(ROOT / 'notebooks')] == EXERCISES
+
+
+def strip_hidden(source):
+    """A test cell's source as students see it: the hidden-test regions removed."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == HIDDEN_BEGIN:
+            inside = True
+        elif line.strip() == HIDDEN_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return '\n'.join(out)
+
+
+def secret_lines(nb):
+    """Distinctive lines students must not see: inside solution regions and hidden-test regions."""
+    secret, public, inside = set(), set(), False
+    for cell in nb.cells:
+        lines = cell.source.splitlines()
+        whole = flags(cell).get('solution') and not any(line.strip() == BEGIN for line in lines)
+        for line in lines:
+            if line.strip() in (BEGIN, HIDDEN_BEGIN):
+                inside = True
+            elif line.strip() in (END, HIDDEN_END):
+                inside = False
+            elif inside or whole:
+                secret.add(line.strip())
+            else:
+                public.add(line.strip())
+    return {line for line in secret - public if len(line) > 12}
+
+
 def test_the_fixture_is_always_checked():
     assert FIXTURE in INSTRUCTOR and FIXTURE.is_file()
     nb = nbformat.read(FIXTURE, as_version=4)
@@ -95,6 +134,12 @@ def test_instructor_version_follows_the_layout(path):
     assert len(set(ids)) == len(ids) and None not in ids, f'{path.name}: grade_ids must be present and unique'
     kinds = [kind(c) for c in nb.cells]
     assert 'solution' in kinds and 'grade' in kinds, f'{path.name}: needs solution and autograded test cells'
+    hidden = [c for c in nb.cells if kind(c) == 'grade' and HIDDEN_BEGIN in c.source and HIDDEN_END in c.source]
+    assert hidden, (f'{path.name}: needs at least one hidden test: a region between {HIDDEN_BEGIN} and '
+                    f'{HIDDEN_END} in an autograded test cell (students do not see it; autograde runs it)')
+    by_hand = [c for c in nb.cells if flags(c).get('solution') and flags(c).get('grade') and flags(c).get('points', 0) > 0]
+    assert by_hand, (f'{path.name}: needs at least one answer graded by hand: a written (markdown) cell with '
+                     f'nbgrader solution=true, grade=true and points, e.g. the reasoning behind a result')
     for cell in nb.cells:
         f = flags(cell)
         if kind(cell) == 'solution':
@@ -113,7 +158,9 @@ def test_no_solution_code_remains(path, release):
     teacher, student = pair(path, release)
     assert len(student.cells) == len(teacher.cells)
     text = '\n'.join(c.source for c in student.cells)
-    assert BEGIN not in text and END not in text
+    assert BEGIN not in text and END not in text and HIDDEN_BEGIN not in text
+    leaked = sorted(secret_lines(teacher) & {line.strip() for line in text.splitlines()})
+    assert not leaked, f'{path.name}: the student version shows answer or hidden-test lines: {leaked}'
     for t, s in zip(teacher.cells, student.cells):
         if kind(t) == 'solution':
             assert s.source == expected_student_source(t), \
@@ -128,7 +175,7 @@ def test_lesson_and_test_cells_are_intact(path, release):
     teacher, student = pair(path, release)
     for t, s in zip(teacher.cells, student.cells):
         if kind(t) in ('lesson', 'grade'):
-            assert (s.cell_type, s.source) == (t.cell_type, t.source), \
+            assert (s.cell_type, s.source) == (t.cell_type, strip_hidden(t.source)), \
                 f'{flags(t)["grade_id"]} changed in the student version'
             for key in ('grade', 'solution', 'locked', 'grade_id', 'points'):
                 assert flags(s).get(key) == flags(t).get(key), f'{flags(t)["grade_id"]}: nbgrader flag {key} changed'
@@ -202,11 +249,28 @@ def test_autograded_tests_pass_on_the_instructor_version(path, tmp_path):
         assert not errors, f'{path.name}: test cell {flags(cell)["grade_id"]} fails: {errors[0].ename}: {errors[0].evalue}'
 
 
+def test_the_release_zip_holds_the_student_versions_without_answers(release):
+    """`make student` writes course/lenet-student.zip: the file to hand out, with no answer in it."""
+    import zipfile
+    archive = release_zip(release.parent.parent)
+    with zipfile.ZipFile(archive) as z:
+        names = sorted(z.namelist())
+        assert names == sorted(f'{ASSIGNMENT}/{name}' for name in IDS)
+        for path in INSTRUCTOR:
+            text = z.read(f'{ASSIGNMENT}/{path.name}').decode()
+            assert text.encode() == (release / path.name).read_bytes(), f'{path.name}: the zip differs from release/'
+            assert BEGIN not in text and HIDDEN_BEGIN not in text
+            shown = {line.strip() for cell in nbformat.reads(text, as_version=4).cells for line in cell.source.splitlines()}
+            leaked = sorted(secret_lines(nbformat.read(path, as_version=4)) & shown)
+            assert not leaked, f'{path.name}: the zip shows answer or hidden-test lines: {leaked}'
+
+
 @pytest.mark.filterwarnings('ignore::Warning:sqlalchemy')  # nbgrader's own session warnings
 @pytest.mark.filterwarnings('ignore:.*not in session')
-def test_autograde_scores_the_fixture(release, monkeypatch):
-    """The README's grading path: nbgrader autograde gives full points to the instructor version
-    handed in as a submission, and none to an untouched student version."""
+def test_autograde_and_feedback_on_the_fixture(release, monkeypatch):
+    """The README's grading path: nbgrader autograde gives every automatic point (hidden tests
+    included) to the instructor version handed in as a submission, and none to an untouched student
+    version; the written answer waits for a hand grade; generate_feedback writes each student's report."""
     import shutil
     from nbgrader.api import Gradebook
     from lenet_helpers.assign import COURSE_ID, course_api
@@ -226,6 +290,21 @@ def test_autograde_scores_the_fixture(release, monkeypatch):
     with Gradebook(f'sqlite:///{course / "gradebook.db"}', COURSE_ID) as gb:
         full = gb.find_submission_notebook(name, ASSIGNMENT, 'full-marks')
         blank = gb.find_submission_notebook(name, ASSIGNMENT, 'blank')
-        max_score = sum(flags(c).get('points', 0) for c in nbformat.read(FIXTURE, as_version=4).cells)
-        assert (full.score, full.max_score) == (max_score, max_score), f'instructor version scored {full.score}/{full.max_score}'
+        cells = nbformat.read(FIXTURE, as_version=4).cells
+        auto_max = sum(flags(c).get('points', 0) for c in cells if kind(c) == 'grade')
+        hand_max = sum(flags(c).get('points', 0) for c in cells if kind(c) == 'solution' and flags(c).get('grade'))
+        assert hand_max > 0 and full.max_score == auto_max + hand_max
+        assert full.score == auto_max, f'instructor version scored {full.score} automatic points of {auto_max}'
+        assert full.needs_manual_grade, 'the written answer must wait for a hand grade'
         assert blank.score == 0, f'an unanswered notebook scored {blank.score}'
+        answer = gb.find_grade('ex3-answer', name, ASSIGNMENT, 'full-marks')
+        answer.manual_score = hand_max
+        gb.db.commit()
+    with course_api(course) as api:
+        result = api.generate_feedback(ASSIGNMENT, 'full-marks', force=True)
+        assert result['success'], f'nbgrader generate_feedback failed:\n{result.get("error")}\n{result.get("log")}'
+    report = course / 'feedback' / 'full-marks' / ASSIGNMENT / f'{name}.html'
+    assert report.is_file(), f'no feedback at {report}'
+    html = report.read_text()
+    total = auto_max + hand_max
+    assert re.search(rf'Score:\s*{total}(\.0)?\s*/\s*{total}(\.0)?', html), 'the feedback must show the full score'

@@ -1,0 +1,152 @@
+"""One check of the GPU path: the chapter's pipeline and ours side by side, and lenet_plus, on one device.
+
+    python benchmarks/gpu_check.py [--device cuda] [--epochs 5] [--tiny]
+
+Prints the device, the torch and CUDA versions, examples/sec (training epochs with their evaluations,
+wall clock) and test accuracy of the chapter's pipeline (PIL images through ToTensor and a DataLoader,
+batches copied to the device, one host sync per step) and of ours (train_ch6: uint8 data held on the
+device), then lenet_plus with its recipe. Exits non-zero when a run does not complete or, outside
+--tiny, lands below the accuracy it should reach. benchmarks/gpu_check.sh runs it on a CUDA machine;
+``--device cpu --tiny`` checks the script itself in seconds on any machine.
+"""
+import argparse
+import math
+import sys
+import time
+
+import torch
+from torch import nn
+
+import lenet_helpers as lh
+from lenet_helpers.recipes import PLUS_RECIPE, initialise, recipe_optimizer
+
+# What a healthy run reaches (full data); --tiny trains on a few hundred images and checks no accuracy.
+MIN_ACC = {'chapter': 0.70, 'ours': 0.70, 'lenet_plus': 0.90}
+
+
+class ChapterImages(torch.utils.data.Dataset):
+    """What torchvision's FashionMNIST with ToTensor does for every example: a PIL image, then a tensor."""
+
+    def __init__(self, images, labels):
+        from torchvision import transforms
+        self.images, self.labels, self.to_tensor = images.numpy(), labels, transforms.ToTensor()
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+        return self.to_tensor(Image.fromarray(self.images[i], mode='L')), int(self.labels[i])
+
+
+def chapter_run(train, test, epochs, device, workers):
+    """The chapter's loop as the book writes it: per-batch copies to the device, float(l) every step."""
+    from torch.utils.data import DataLoader
+    train_iter = DataLoader(ChapterImages(train.images, train.labels), 128, shuffle=True, num_workers=workers)
+    test_iter = DataLoader(ChapterImages(test.images, test.labels), 128, num_workers=workers)
+    net = lh.lenet().to(device)
+    net.apply(lh.xavier_init)
+    optimizer, loss = torch.optim.SGD(net.parameters(), lr=0.9), nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        for X, y in train_iter:
+            X, y = X.to(device), y.to(device)
+            optimizer.zero_grad()
+            l = loss(net(X), y)
+            l.backward()
+            optimizer.step()
+            with torch.no_grad():
+                if not math.isfinite(float(l * X.shape[0])):  # the chapter's per-step read of the loss
+                    return {'stopped': 'diverged'}
+        test_acc = lh.evaluate_accuracy_gpu(net, test_iter, device)
+    seconds = time.perf_counter() - start
+    return {'stopped': 'completed', 'seconds': seconds, 'test_acc': test_acc,
+            'examples_per_sec': epochs * len(train.labels) / seconds}
+
+
+def ours_run(train, test, epochs, device):
+    net = lh.lenet()
+    start = time.perf_counter()
+    h = lh.train_ch6(net, train, test, epochs, 0.9, device, animate=False, progress=False)
+    seconds = time.perf_counter() - start
+    return {'stopped': h.stopped, 'seconds': seconds, 'test_acc': h.test_acc[-1] if h.test_acc else None,
+            'examples_per_sec': len(h.epoch) * len(train.labels) / seconds, 'message': h.message}
+
+
+def plus_run(train, test, epochs, device):
+    net = lh.lenet_plus()
+    recipe = PLUS_RECIPE.replace(epochs=epochs)
+    initialise(net, recipe.init)
+    start = time.perf_counter()
+    h = lh.train_ch6(net, train, test, recipe.epochs, recipe.lr, device, init=False, animate=False,
+                     progress=False, optimizer=recipe_optimizer(net, recipe, len(train)))
+    seconds = time.perf_counter() - start
+    return {'stopped': h.stopped, 'seconds': seconds, 'test_acc': h.test_acc[-1] if h.test_acc else None,
+            'examples_per_sec': len(h.epoch) * len(train.labels) / seconds, 'message': h.message}
+
+
+def describe(device):
+    if device.type == 'cuda':
+        return (f'{torch.cuda.get_device_name(device)}, torch {torch.__version__}, CUDA {torch.version.cuda}, '
+                f'cuDNN {torch.backends.cudnn.version()}')
+    import platform
+    return f'{platform.processor() or platform.machine()} CPU, torch {torch.__version__}, no CUDA'
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--device', default='cuda', help='cuda (default), cuda:N or cpu')
+    p.add_argument('--epochs', type=int, default=5, help='epochs for the chapter and ours (default 5)')
+    p.add_argument('--tiny', action='store_true', help='a few hundred images, 1 epoch: checks the script, not speed')
+    p.add_argument('--seed', type=int, default=0)
+    args = p.parse_args(argv)
+    if args.epochs < 1:
+        p.error('--epochs must be at least 1')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        print('gpu_check: no CUDA device is visible to torch (torch.cuda.is_available() is False). Run this on a '
+              'machine with an NVIDIA GPU and a CUDA build of torch, or pass --device cpu --tiny to check the '
+              'script itself.', file=sys.stderr)
+        return 2
+    try:
+        device = lh.training.resolve_device(args.device)
+    except ValueError as e:
+        print(f'gpu_check: {e}', file=sys.stderr)
+        return 2
+    epochs, plus_epochs = (1, 1) if args.tiny else (args.epochs, PLUS_RECIPE.epochs)
+    sizes = dict(n_train=512, n_test=256) if args.tiny else {}
+    print(describe(device))
+    lh.set_seed(args.seed)
+    train, test = lh.load_data_fashion_mnist(128, seed=args.seed, **sizes)
+    print(f'data: {len(train.labels)} training and {len(test.labels)} test images from {getattr(train, "source", "memory")}')
+    results = {}
+    for name, run in (('chapter', lambda: chapter_run(train, test, epochs, device, 0 if args.tiny else 1)),
+                      ('ours', lambda: ours_run(train, test, epochs, device)),
+                      ('lenet_plus', lambda: plus_run(train, test, plus_epochs, device))):
+        lh.set_seed(args.seed)
+        try:
+            results[name] = run()
+        except Exception as e:  # report every run, then fail
+            results[name] = {'stopped': 'failed', 'message': f'{type(e).__name__}: {e}'}
+    failures = []
+    print(f'{"run":<11} {"epochs":>6} {"examples/sec":>12} {"seconds":>8} {"test acc":>8}  status')
+    for name, r in results.items():
+        n = plus_epochs if name == 'lenet_plus' else epochs
+        if r['stopped'] != 'completed':
+            failures.append(f'{name} ended {r["stopped"]}: {r.get("message", "")}')
+            print(f'{name:<11} {n:>6} {"-":>12} {"-":>8} {"-":>8}  {r["stopped"]}')
+            continue
+        print(f'{name:<11} {n:>6} {r["examples_per_sec"]:>12.0f} {r["seconds"]:>8.1f} {r["test_acc"]:>8.3f}  completed')
+        if not args.tiny and r['test_acc'] < MIN_ACC[name]:
+            failures.append(f'{name} reached test accuracy {r["test_acc"]:.3f}, below {MIN_ACC[name]}')
+    if 'examples_per_sec' in results['chapter'] and 'examples_per_sec' in results['ours']:
+        print(f'ours / chapter: {results["ours"]["examples_per_sec"] / results["chapter"]["examples_per_sec"]:.2f}x '
+              f'examples/sec')
+    for f in failures:
+        print(f'FAILED: {f}', file=sys.stderr)
+    print('gpu_check: ' + ('FAILED' if failures else 'all runs completed'))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
