@@ -206,3 +206,14 @@ def test_an_executed_notebook_converted_to_html_shows_the_snapshot(tmp_path):
     assert '61,706' in page  # the shape calculator's table
     for repr_text in ('VBox(children', 'HBox(children', 'TrainingPanel object at', 'ShapeCalculator object at'):
         assert repr_text not in page
+
+
+def test_a_runs_prints_stay_out_of_other_cells_and_stdout_is_given_back(capsys):
+    import sys
+    before = sys.stdout
+    p = panel(epochs=1)
+    run = p.train()
+    print('the notebook still prints')
+    assert run.status == 'completed' and sys.stdout is before
+    out = capsys.readouterr().out
+    assert 'the notebook still prints' in out and 'examples/sec' not in out and 'train acc' not in out

@@ -15,6 +15,7 @@ Interrupting the kernel during such a wait stops the run cleanly ('stopped', wei
 """
 import io
 import math
+import sys
 import threading
 import time
 
@@ -62,6 +63,33 @@ def progress_text(p):
             else f'test acc {p.test_acc:.3f}')
     return (f'epoch {p.epoch}/{p.num_epochs}, {what}, loss {p.train_loss:.3f}, train acc {p.train_acc:.3f}, '
             f'{p.examples_per_sec:,.0f} examples/s{left}')
+
+
+class QuietThreads:
+    """Stands in for sys.stdout while runs train: what a run's thread prints is dropped (its panel shows the same
+    facts), so it never lands in whichever cell ran last; every other thread prints as usual."""
+
+    def __init__(self, stream):
+        self.stream, self.threads = stream, set()
+
+    def write(self, text):
+        return len(text) if threading.get_ident() in self.threads else self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    @classmethod
+    def add(cls, ident):
+        if not isinstance(sys.stdout, cls):
+            sys.stdout = cls(sys.stdout)
+        sys.stdout.threads.add(ident)
+
+    @classmethod
+    def remove(cls, ident):
+        if isinstance(sys.stdout, cls):
+            sys.stdout.threads.discard(ident)
+            if not sys.stdout.threads:  # the last run ended: give back the stream it replaced
+                sys.stdout = sys.stdout.stream
 
 
 class RunControl:
@@ -174,11 +202,14 @@ class RunControl:
             self.curve.value = curve_png(self._points, self._num_epochs, self.run.name)
 
     def _work(self, run, job):
-        net = None
+        net, me = None, threading.get_ident()
+        QuietThreads.add(me)
         try:
             net, history = job(self._report, self._stop)
         except Exception as e:  # bad settings, missing data, a broken make_net: a 'failed' run, shown
             history = History(stopped='failed', message=f'{type(e).__name__}: {e}')
+        finally:
+            QuietThreads.remove(me)
         try:
             run.history = history
             if net is not None:
