@@ -138,6 +138,8 @@ def parser():
     s.add_argument('--course', default='course', help='nbgrader course folder to create or update (default: course/)')
     s.add_argument('--force', action='store_true',
                    help='overwrite files under the course folder that were edited since the last run (listed otherwise)')
+    from .experiments import add_ablation_command
+    add_ablation_command(sub)  # `ablation`: its arguments and its run live in experiments.py
     return p
 
 
