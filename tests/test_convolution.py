@@ -69,7 +69,7 @@ def test_explorer_moves_in_one_based_positions_and_refuses_a_bad_kernel_kindly()
 
 def test_trained_kernels_come_with_their_bias():
     conv = nn.Conv2d(1, 6, 5, padding=2)
-    kernels = {f'channel {c + 1}': (conv.weight[c, 0].detach(), float(conv.bias[c])) for c in range(6)}
+    kernels = {f'channel {c + 1}': (conv.weight[c, 0].detach(), float(conv.bias[c].detach())) for c in range(6)}
     explorer = cv.ConvolutionExplorer({'a': torch.rand(28, 28)}, kernels, padding=2)
     kernel, bias, name = explorer.current_kernel()
     assert name == 'channel 1' and bias == pytest.approx(float(conv.bias[0])) and kernel.shape == (5, 5)
