@@ -1,4 +1,22 @@
-"""Helpers for learning LeNet from Dive into Deep Learning, call-compatible with the chapter."""
+"""Helpers for learning LeNet from Dive into Deep Learning, call-compatible with the chapter.
+
+Module map (imports point down this list's layers only):
+data.py         find, check and serve the datasets
+models.py       LeNet, the Design dataclass and build_lenet, shape tables
+timing.py       the chapter's Timer
+plotting.py     the chapter's plot helpers and Animator
+training.py     train_ch6 and its helpers, with one progress/stop hook
+recipes.py      optimizer, schedule, init: the Recipe dataclass
+files.py        safe saving: destinations checked first, atomic JSON writes
+runs.py         Run records and the RunLog: tables of runs, saved and merged as versioned JSON
+experiments.py  seeded controlled runs, the lenet_plus ablation (`python -m lenet_helpers ablation`), MNIST probe
+html.py         every table and message the controls and notebooks show
+explore.py      figures and analyses the notebooks call
+controls/       the notebooks' controls: one RunControl (worker thread, live curve, Stop) and the panels on it
+activations.py  feature maps and kernels of a trained net (notebook 08)
+assign.py       student versions with nbgrader
+cli.py          python -m lenet_helpers train | data | student | ablation
+"""
 import os
 
 # The chapter's interface and its plumbing
@@ -7,18 +25,19 @@ from .data import (DataNotFoundError, FASHION_MNIST_CLASSES, ImageBatches, MNIST
 from .models import (DesignError, MODELS, Reshape, build_lenet, count_params, get_model, layer_table, lenet,
                      lenet_plus)
 from .plotting import Animator, plot, plot_history, set_axes, set_figsize, use_svg_display
-from .runs import RunLog
+from .runs import Run, RunFileError, RunLog
 from .timing import Timer
 from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, set_seed, train_ch6,
                        try_gpu, xavier_init)
 # Notebooks 01-04: figures and controls
 from .explore import (class_counts, confusion_matrix, draw_dataflow, misclassified, plot_class_balance,
                       plot_confusion_matrix, predict, prediction_titles, show_images)
-from .widgets import ConfusionExplorer, DataBrowser, ShapeCalculator, TrainingPanel
 # Notebooks 05-08: experiments, their controls, activations
-from .experiments import (ABLATIONS, ablation_table, controlled_run, dataset_table, epochs_to_reach, initialise,
-                          make_optimizer, plot_runs, results_table, run_ablation, try_mnist)
-from .builder import ComparisonLab, DatasetLab, ModelBuilder, check_net, design_html
+from .experiments import ABLATIONS, controlled_run, describe, epochs_to_reach, plot_runs, run_ablation, try_mnist
+from .recipes import CHAPTER_RECIPE, PLUS_RECIPE, Recipe, initialise, make_optimizer
+from .html import ablation_table, dataset_table, message_html, results_table
+from .controls import (ComparisonLab, ConfusionExplorer, DataBrowser, DatasetLab, ModelBuilder, RunControl,
+                       ShapeCalculator, TrainingPanel, check_net, design_html)
 from .activations import (FeatureMapExplorer, block_outputs, class_mean_activations, load_checkpoint,
                           pick_example, plot_block_maps, plot_class_means, plot_kernels, save_checkpoint)
 

@@ -55,6 +55,8 @@ def parser():
                                    'solutions removed, into COURSE/release/lenet/.')
     s.add_argument('notebooks', nargs='*', help='instructor notebooks (default: notebooks/05-08 with nbgrader metadata)')
     s.add_argument('--course', default='course', help='nbgrader course folder to create or update (default: course/)')
+    from .experiments import add_ablation_command
+    add_ablation_command(sub)  # `ablation`: its arguments and its run live in experiments.py
     return p
 
 
@@ -69,9 +71,9 @@ def train(args):
     print(f'model {args.model}: {models.count_params(net):,} parameters')
     optimizer = None
     if args.optimizer == 'adam':
-        from .experiments import PLUS_TRAINING, make_optimizer
+        from .recipes import PLUS_RECIPE, make_optimizer
         optimizer = make_optimizer(net, 'adam', args.lr, args.epochs, len(train_iter),
-                                   weight_decay=PLUS_TRAINING['weight_decay'])
+                                   weight_decay=PLUS_RECIPE.weight_decay)
     history = training.train_ch6(net, train_iter, test_iter, args.epochs, args.lr, args.device, optimizer=optimizer,
                                  animate=False, progress=sys.stderr.isatty() and not args.no_progress, log_epochs=True)
     out = Path(args.out)
@@ -87,6 +89,8 @@ def main(argv=None):
     try:
         if args.command == 'train':
             return train(args)
+        if args.command == 'ablation':
+            return args.run(args)
         if args.command == 'student':
             from .assign import make_student_versions
             try:

@@ -5,7 +5,13 @@ fresh config/data/settings/workspace folders (so nobody's own settings leak in),
 Chromium (/usr/bin/chromium) through pip's playwright (no `playwright install`), and checks:
 - 02: the shape calculator is rendered as real controls, not as a text repr like "VBox(children=...)",
   and moving the conv1 kernel-size control changes the shape table;
-- 04: training shows a plot image that is updated in place (its src changes), with a progress bar.
+- 04: training shows a plot image that is updated in place (its src changes), with a progress bar;
+- 04's training panel (a small notebook that makes it exactly as 04 does): Train starts a run whose
+  live curve changes at least twice while another cell still runs (the kernel is free), Stop ends it
+  as 'stopped', and Train works again;
+- 06's model builder: an impossible design shows its explanation and disables Train.
+It serves a temporary COPY of the notebooks with JupyterLab's autosave off, so nothing it does is
+written into the working tree. Screenshots at 1280 px go to test-artifacts/ for a person to look at.
 On failure it saves a screenshot and JupyterLab's log under test-artifacts/. JupyterLab is stopped
 at the end, also when the test fails.
 
@@ -16,6 +22,7 @@ display handle. LENET_BROWSER_ROOT=DIR serves DIR instead of the repository (DIR
 """
 import json
 import os
+import shutil
 import secrets
 import signal
 import socket
@@ -49,13 +56,43 @@ def free_port():
         return s.getsockname()[1]
 
 
+NO_AUTOSAVE = {'@jupyterlab/docmanager-extension:plugin': {'autosave': False}}  # the test never writes notebooks
+
+
 def write_user_settings(folder):
-    """Turn Binder's overrides.json ({plugin: settings}) into JupyterLab user-settings files."""
-    for plugin, settings in json.loads(OVERRIDES.read_text()).items():
+    """Turn Binder's overrides.json ({plugin: settings}) into JupyterLab user-settings files; autosave off."""
+    for plugin, settings in {**json.loads(OVERRIDES.read_text()), **NO_AUTOSAVE}.items():
         package, name = plugin.split(':')
         path = folder / package / f'{name}.jupyterlab-settings'
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings))
+
+
+# Small notebooks that make the controls exactly as notebooks 04 and 06 do (those notebooks are edited by
+# others; these stay put). The panel's data is big enough that a run lasts well past a few redraws.
+PANEL_CELLS = [
+    'import lenet_helpers as lh\n'
+    'subset = dict(n_train=20000, n_test=1000)',
+    'panel = lh.TrainingPanel(lambda bs: lh.load_data_fashion_mnist(bs, **subset), lh.lenet,\n'
+    '                         lr=0.9, epochs=20, batch_size=128)\n'
+    'panel',
+    "print('the kernel answered')",
+]
+BUILDER_CELLS = [
+    'import functools\nimport lenet_helpers as lh\n'
+    'load_data = functools.lru_cache(lambda bs: lh.load_data_fashion_mnist(bs, seed=0, n_train=1024, n_test=500))',
+    'builder = lh.ModelBuilder(load_data, epochs=1)\nbuilder',
+]
+NB_PANEL, NB_BUILDER = 'scratch/training_panel.ipynb', 'scratch/model_builder.ipynb'
+
+
+def write_scratch_notebooks(folder):
+    import nbformat
+    folder.mkdir(parents=True)
+    for name, cells in ((NB_PANEL, PANEL_CELLS), (NB_BUILDER, BUILDER_CELLS)):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+        nbformat.write(nb, folder.parent / name)
 
 
 @pytest.fixture(scope='module')
@@ -66,6 +103,9 @@ def lab(tmp_path_factory):
     if not Path(CHROMIUM).is_file():
         pytest.fail(f'Chromium not found at {CHROMIUM}: install the Debian package chromium (make test does).')
     tmp = tmp_path_factory.mktemp('jupyter')
+    serve = tmp / 'serve'  # a copy: Run All, clicks and saves never touch the real notebooks
+    shutil.copytree(SERVE / 'notebooks', serve / 'notebooks', ignore=shutil.ignore_patterns('checkpoints'))
+    write_scratch_notebooks(serve / 'scratch')
     for sub in ('config', 'data', 'runtime', 'settings', 'workspaces'):
         (tmp / sub).mkdir()
     write_user_settings(tmp / 'settings')
@@ -85,9 +125,9 @@ def lab(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', '--ServerApp.allow_root=True',
          f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}',
-         f'--ServerApp.root_dir={SERVE}', '--LabApp.news_url=None', '--LabApp.check_for_updates_class='
+         f'--ServerApp.root_dir={serve}', '--LabApp.news_url=None', '--LabApp.check_for_updates_class='
          'jupyterlab.NeverCheckForUpdate'],
-        cwd=SERVE, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=serve, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f'http://127.0.0.1:{port}'
     try:
         deadline = time.monotonic() + SERVER_START
@@ -104,7 +144,7 @@ def lab(tmp_path_factory):
                 pytest.fail(f'JupyterLab did not answer within {SERVER_START} s; log: {log_path}')
             time.sleep(0.5)
         # the settings Binder users get (binder/overrides.json) are valid and in force here too
-        for plugin, wanted in json.loads(OVERRIDES.read_text()).items():
+        for plugin, wanted in {**json.loads(OVERRIDES.read_text()), **NO_AUTOSAVE}.items():
             with urllib.request.urlopen(f'{base}/lab/api/settings/{plugin}?token={token}', timeout=10) as r:
                 composite = json.load(r)['settings']
             assert {k: composite.get(k) for k in wanted} == wanted, f'{plugin}: {composite}'
@@ -129,7 +169,7 @@ def browser(lab):
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(lab['user_data']), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={'width': 1400, 'height': 1000})
+            viewport={'width': 1280, 'height': 1000})
         try:
             yield context
         finally:
@@ -333,3 +373,99 @@ def test_training_plot_appears_and_updates(lab, browser):
         assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'
         assert page.locator(f'{PANEL} .jp-OutputArea-output .widget-hprogress .progress-bar').count(), \
             'no progress-bar widget in the training output'
+
+
+CURVE = f'{PANEL} .lenet-training-panel .lenet-live-curve'
+WATCH_CURVE = """() => {
+    window.__lenetCurves = new Set();
+    const seen = () => document.querySelectorAll('.lenet-live-curve').forEach(el => {
+        const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+        if (img && img.src) window.__lenetCurves.add(img.src.length + ':' + img.src.slice(-200));
+    });
+    new MutationObserver(seen).observe(document.body,
+        {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+    seen();
+}"""
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f'browser-{name}-1280.png'), full_page=False)
+
+
+def test_training_panel_trains_live_stops_and_trains_again(lab, browser):
+    with Student(browser, lab, NB_PANEL, 'training-panel') as s:
+        s.open()
+        s.run_all()
+        s.wait_done(WIDGETS_SHOWN)
+        page = s.page
+        panel = page.locator(f'{PANEL} .lenet-training-panel').first
+        panel.wait_for(state='visible', timeout=WIDGETS_SHOWN * 1000)
+        train, stop = panel.locator('.lenet-train').first, panel.locator('.lenet-stop').first
+        page.evaluate(WATCH_CURVE)
+        train.click()
+        page.wait_for_function('() => window.__lenetCurves.size >= 1', timeout=60_000)
+        # The kernel is free while the run trains: the next cell runs and prints at once.
+        page.locator(f'{PANEL} .jp-CodeCell').nth(2).click()
+        page.keyboard.press('Shift+Enter')
+        page.locator(f'{PANEL} .jp-OutputArea-output', has_text='the kernel answered').wait_for(timeout=30_000)
+        assert 'stopped' not in panel.locator('.lenet-run-status').inner_text()
+        try:  # the live curve is redrawn in place at least twice during the run
+            page.wait_for_function('() => window.__lenetCurves.size >= 3', timeout=90_000)
+        except PlaywrightTimeout:
+            raise AssertionError(f'the live curve changed {page.evaluate("window.__lenetCurves.size") - 1} '
+                                 f'time(s) in 90 s') from None
+        assert train.is_disabled() and not stop.is_disabled(), 'Train must be disabled and Stop enabled during a run'
+        assert 'examples/s' in panel.locator('.lenet-progress').inner_text()
+        page.evaluate(f"document.querySelector('{PANEL} .lenet-training-panel').scrollIntoView()")
+        screenshot(page, 'training-panel-running')
+        stop.click()
+        status = panel.locator('.lenet-run-status')
+        page.wait_for_function("el => el.innerText.includes('stopped')", arg=status.element_handle(), timeout=30_000)
+        page.wait_for_function("el => !el.disabled", arg=train.element_handle(), timeout=30_000)
+        assert 'stopped' in panel.locator('.lenet-runs').inner_text(), 'the stopped run is not in the run table'
+        screenshot(page, 'training-panel-stopped')
+        train.click()  # Train works again
+        page.wait_for_function("el => el.innerText.includes('run 2')", arg=status.element_handle(), timeout=30_000)
+        page.wait_for_function("el => !el.disabled", arg=stop.element_handle(), timeout=30_000)
+        stop.click()
+        page.wait_for_function("el => el.innerText.includes('run 2') && el.innerText.includes('stopped')",
+                               arg=status.element_handle(), timeout=60_000)
+        assert not s.errors(), f'errors in the notebook: {s.errors()}'
+        assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'
+
+
+def test_model_builder_explains_an_impossible_design(lab, browser):
+    with Student(browser, lab, NB_BUILDER, 'model-builder') as s:
+        s.open()
+        s.run_all()
+        s.wait_done(WIDGETS_SHOWN)
+        page = s.page
+        builder = page.locator(f'{PANEL} .lenet-model-builder').first
+        builder.wait_for(state='visible', timeout=WIDGETS_SHOWN * 1000)
+        design = builder.locator('.lenet-design').first
+        assert '61,706 parameters' in design.inner_text()
+        page.evaluate(f"document.querySelector('{PANEL} .lenet-model-builder').scrollIntoView()")
+        screenshot(page, 'model-builder')
+        # every slider shows its readout, and nothing in the builder scrolls sideways at 1280 px
+        hidden = page.evaluate("""() => [...document.querySelectorAll('.lenet-model-builder .widget-readout')]
+            .filter(r => r.offsetWidth === 0 || r.getBoundingClientRect().right >
+                         r.closest('.lenet-model-builder').getBoundingClientRect().right).length""")
+        assert hidden == 0, f'{hidden} slider readout(s) hidden or cut off'
+        sideways = page.evaluate("""() => [...document.querySelectorAll('.lenet-model-builder, .lenet-model-builder *')]
+            .filter(el => el.scrollWidth > el.clientWidth + 2 && getComputedStyle(el).overflowX !== 'visible')
+            .map(el => el.className).slice(0, 5)""")
+        assert not sideways, f'parts of the builder scroll sideways: {sideways}'
+        text = builder.locator('input[type="text"]').first  # channels per conv
+        text.fill('6')
+        text.press('Enter')
+        slider = builder.locator('.widget-slider').first  # conv layers: 2 -> 3, with one channel count
+        slider.locator('.noUi-handle').first.focus()
+        page.keyboard.press('ArrowRight')
+        page.wait_for_function("el => el.innerText.includes('cannot work')", arg=design.element_handle(),
+                               timeout=30_000)
+        assert 'channel counts' in design.inner_text()
+        assert builder.locator('.lenet-train').first.is_disabled(), 'Train is enabled for an impossible design'
+        screenshot(page, 'model-builder-impossible')
+        assert not s.errors(), f'errors in the notebook: {s.errors()}'
+        assert not s.text_reprs(), f'widgets shown as text: {s.text_reprs()}'

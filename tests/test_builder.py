@@ -4,7 +4,9 @@ import torch
 from torch import nn
 
 import lenet_helpers as lh
-from lenet_helpers import builder as B
+from lenet_helpers.controls import builder as B
+from lenet_helpers import html as H
+from lenet_helpers import recipes
 from lenet_helpers import experiments as E
 from lenet_helpers.data import ImageBatches
 
@@ -44,7 +46,7 @@ def test_cli_trains_lenet_plus_with_adam(tmp_path, monkeypatch):
 
 def test_one_cycle_schedule_warms_up_then_anneals():
     net = nn.Linear(2, 2)
-    opt = E.make_optimizer(net, 'adam', 0.01, num_epochs=2, steps_per_epoch=10)
+    opt = recipes.make_optimizer(net, 'adam', 0.01, num_epochs=2, steps_per_epoch=10)
     lrs = []
     for _ in range(20):
         net(torch.ones(1, 2)).sum().backward()
@@ -58,7 +60,7 @@ def test_one_cycle_schedule_warms_up_then_anneals():
 
 def test_make_optimizer_rejects_unknown_names():
     with pytest.raises(ValueError, match='sgd, momentum, adam'):
-        E.make_optimizer(nn.Linear(2, 2), 'rmsprop', 0.1)
+        recipes.make_optimizer(nn.Linear(2, 2), 'rmsprop', 0.1)
 
 
 def test_controlled_runs_repeat_exactly():
@@ -72,10 +74,10 @@ def test_initialise_choices_change_the_weights():
     torch.manual_seed(0)
     net = lh.lenet()
     before = net[1].weight.clone()
-    E.initialise(net, 'kaiming')
+    recipes.initialise(net, 'kaiming')
     assert not torch.equal(before, net[1].weight)
     with pytest.raises(ValueError, match='xavier'):
-        E.initialise(net, 'zeros')
+        recipes.initialise(net, 'zeros')
 
 
 def test_epochs_to_reach_and_results_table():
@@ -85,8 +87,8 @@ def test_epochs_to_reach_and_results_table():
     log = lh.RunLog()
     log.add('a', h)
     log.add('b', lh.History(stopped='interrupted'))
-    table = E.results_table(log)
-    assert '<td>2</td>' in table and 'not within 0' in table and 'interrupted' in table
+    table = H.results_table(log)
+    assert '>2</td>' in table and 'not within 0' in table and 'interrupted' in table
 
 
 @pytest.mark.parametrize('kwargs, words', [
@@ -97,7 +99,7 @@ def test_epochs_to_reach_and_results_table():
 ])
 def test_impossible_designs_are_explained(kwargs, words):
     with pytest.raises(lh.DesignError, match=words):
-        lh.build_lenet(**B.design_kwargs(**kwargs))
+        B.design_from_controls(**kwargs).build()
 
 
 def test_check_net_names_the_mismatched_linear_layer():
@@ -114,25 +116,27 @@ def test_builder_design_panel_follows_the_controls():
     mb.pool.value = 'max'
     assert 'relu max' in mb.design.value
     mb.conv_layers.value = 3  # only two channel counts given
-    assert 'Cannot do that' in mb.design.value and 'channel counts' in mb.design.value
+    assert 'cannot work' in mb.design.value and 'channel counts' in mb.design.value
     assert mb.train_button.disabled
     mb.channels.value = '6, 16, 32'
     mb.padding.value = 'every layer'
-    assert 'Cannot do that' not in mb.design.value and not mb.train_button.disabled
+    assert 'cannot work' not in mb.design.value and not mb.train_button.disabled
 
 
 def test_builder_train_button_fills_the_leaderboard_and_plot():
     mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1)
-    mb.activation.value, mb.pool.value, mb.lr.value = 'relu', 'max', 0.05
-    assert 'No runs yet' in mb.board.value
+    mb.activation.value, mb.pool.value, mb.lr.value = 'relu', 'max', 0.03
+    assert 'No runs yet' in mb.table.value
     mb.train_button.click()
-    assert len(mb.log) == 1 and mb.log.runs[0]['history'].stopped == 'completed'
-    assert 'relu max' in mb.board.value and 'completed' in mb.board.value
+    mb.wait()
+    assert len(mb.log) == 1 and mb.log[0].history.stopped == 'completed'
+    assert 'relu max' in mb.table.value and 'completed' in mb.table.value
     first_plot = mb.plot.value
     assert first_plot[:4] == b'\x89PNG'
     mb.batch_size.value = 32
     mb.train_button.click()
-    assert len(mb.log) == 2 and '32' in mb.board.value and mb.plot.value != first_plot
+    mb.wait()
+    assert len(mb.log) == 2 and '32' in mb.table.value and mb.plot.value != first_plot
 
 
 def test_builder_records_an_interrupted_run_and_shows_failures(monkeypatch):
@@ -143,13 +147,15 @@ def test_builder_records_an_interrupted_run_and_shows_failures(monkeypatch):
     monkeypatch.setattr(B, 'controlled_run', interrupted)
     mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=3)
     mb.train_button.click()
-    assert len(mb.log) == 1 and 'interrupted' in mb.board.value and 'interrupted in epoch 2' in mb.message.value
+    mb.wait()
+    assert len(mb.log) == 1 and 'interrupted' in mb.table.value and 'interrupted in epoch 2' in mb.runner.status.value
 
     def broken(bs):
         raise RuntimeError('disk on fire')
     mb2 = B.ModelBuilder(broken, epochs=1)
     mb2.train_button.click()
-    assert 'disk on fire' in mb2.message.value and 'failed' in mb2.board.value
+    mb2.wait()
+    assert 'disk on fire' in mb2.runner.status.value and 'failed' in mb2.table.value
     assert not mb2.train_button.disabled
 
 
@@ -157,29 +163,75 @@ def test_diverging_run_lands_in_the_leaderboard(monkeypatch):
     mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1)
     mb.activation.value, mb.init.value = 'relu', 'kaiming'
     mb.hidden.value = '256, 256, 256'
-    original = E.make_optimizer
+    original = recipes.make_optimizer
 
     def huge(net, name, lr, *a, **k):  # lr 1e6: far beyond what any net survives
         return original(net, name, 1e6, *a, **k)
-    monkeypatch.setattr(E, 'make_optimizer', huge)
+    monkeypatch.setattr(recipes, 'make_optimizer', huge)
     mb.train_button.click()
-    assert mb.log.runs[0]['history'].stopped == 'diverged' and 'diverged' in mb.board.value
+    mb.wait()
+    assert mb.log[0].history.stopped == 'diverged' and 'diverged' in mb.table.value
 
 
 def test_builder_saves_and_reloads_the_leaderboard(tmp_path):
-    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(tmp_path / 'new' / 'board.json'))
+    path = tmp_path / 'new' / 'board.json'
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(path))
     mb.lr.value = 0.5
     mb.train_button.click()
+    mb.wait()
+    assert lh.RunLog.load(path)[0].id == mb.log[0].id  # every finished run is added to the file
     mb.save_button.click()
-    assert 'saved 1 run' in mb.message.value
-    other = B.ModelBuilder(lambda bs: tiny_data(bs), path=str(tmp_path / 'new' / 'board.json'))
+    assert 'now holds 1 run' in mb.message.value
+    other = B.ModelBuilder(lambda bs: tiny_data(bs), path=str(path))  # a rerun of the notebook: loads on start
+    assert len(other.log) == 1 and 'loaded' in other.message.value
+    assert other.log[0].history.test_acc == mb.log[0].history.test_acc and other.log[0].design == mb.log[0].design
     other.load_button.click()
-    assert len(other.log) == 1 and 'loaded 1 run' in other.message.value
-    assert other.log.runs[0]['history'].test_acc == mb.log.runs[0]['history'].test_acc
-    assert 'sigmoid avg' in other.board.value
+    other.load_button.click()  # loading twice merges by run identity: no "(2)" copies
+    assert len(other.log) == 1 and '(2)' not in other.table.value and '0 new run(s)' in other.message.value
+    assert 'sigmoid avg' in other.table.value
     other.path.value = str(tmp_path / 'missing.json')
     other.load_button.click()
-    assert 'could not read' in other.message.value and len(other.log) == 1
+    assert 'does not exist' in other.message.value and len(other.log) == 1
+
+
+def test_a_new_empty_builder_never_overwrites_a_saved_leaderboard(tmp_path):
+    path = tmp_path / 'board.json'
+    log = lh.RunLog()
+    for name in ('a', 'b'):
+        log.add(name, lh.History(epoch=[1], train_loss=[1.0], train_acc=[0.5], test_acc=[0.6], seconds=[1.0],
+                                 stopped='completed'))
+    log.save(path)
+    fresh = lh.RunLog()  # Restart & Run All: the notebook starts with an empty log
+    fresh.add('c', lh.History(stopped='stopped'))
+    fresh.save(path, merge=True)
+    assert [r.name for r in lh.RunLog.load(path)] == ['a', 'b', 'c']
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), path=str(path))
+    mb.save_button.click()
+    assert len(lh.RunLog.load(path)) == 3 and len(mb.log) == 3
+
+
+def test_bad_leaderboard_entries_are_refused_and_the_builder_stays_usable(tmp_path):
+    import json
+    path = tmp_path / 'board.json'
+    good = lh.RunLog()
+    good.add('fine', lh.History(epoch=[1], train_loss=[1.0], train_acc=[0.5], test_acc=[0.6], seconds=[1.0],
+                                stopped='completed'))
+    data = good.to_dict()
+    data['runs'] += [{'name': 'no history'}, {'name': 'short', 'history': {'epoch': [1, 2], 'test_acc': [0.5]}},
+                     'just text']
+    path.write_text(json.dumps(data))
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(path))
+    assert len(mb.log) == 1 and '3 entries were refused' in mb.message.value
+    assert 'no history' in mb.message.value and 'entry 4' in mb.message.value
+    mb.path.value = str(tmp_path / 'other.json')
+    mb.train_button.click()
+    mb.wait()
+    assert len(mb.log) == 2 and 'fine' in mb.table.value  # refresh and Train still work
+
+
+def test_builder_refuses_to_train_when_its_leaderboard_cannot_be_written(tmp_path):
+    mb = B.ModelBuilder(lambda bs: tiny_data(bs), epochs=1, path=str(tmp_path))  # a folder
+    assert mb.train() is None and 'folder' in mb.message.value and len(mb.log) == 0
 
 
 def test_comparison_lab_run_and_clear():
@@ -187,15 +239,17 @@ def test_comparison_lab_run_and_clear():
 
     def net_fn(pool, act):
         return nn.Sequential(nn.Conv2d(1, 4, 5, padding=2), act(), pool(2), nn.Flatten(), nn.Linear(4 * 14 * 14, 10))
-    lab = B.ComparisonLab(net_fn, train, test, epochs=1, lr=0.05)
+    lab = lh.ComparisonLab(net_fn, lambda bs: (train, test), epochs=1, lr=0.03)
     lab.pool.value, lab.activation.value = 'avg', 'relu'
-    lab.run_button.click()
+    lab.train_button.click()
+    lab.wait()
     lab.pool.value = 'max'
-    lab.run_button.click()
-    assert lab.table.value.count('<tr>') == 3  # header and two runs
+    lab.train_button.click()
+    lab.wait()
+    assert lab.table.value.count('<tr') == 3  # header and two runs
     assert 'relu + max pool' in lab.table.value and lab.plot.value[:4] == b'\x89PNG'
     lab.clear_button.click()
-    assert len(lab.log) == 0 and lab.table.value.count('<tr>') == 1 and lab.plot.value == b''
+    assert len(lab.log) == 0 and lab.table.value.count('<tr') == 1 and lab.plot.value == b''
 
 
 def test_comparison_lab_shows_an_unwritten_exercise():
@@ -203,17 +257,18 @@ def test_comparison_lab_shows_an_unwritten_exercise():
 
     def not_written(pool, act):
         raise NotImplementedError()
-    lab = B.ComparisonLab(not_written, train, test, epochs=1)
-    lab.run_button.click()
-    assert 'NotImplementedError' in lab.message.value and 'failed' in lab.table.value
+    lab = lh.ComparisonLab(not_written, lambda bs: (train, test), epochs=1)
+    lab.train_button.click()
+    lab.wait()
+    assert 'NotImplementedError' in lab.runner.status.value and 'failed' in lab.table.value
 
 
 def test_ablation_runs_every_variant_and_ranks_them(tmp_path):
     train, test = tiny_data(n=128)
     variants = {k: E.ABLATIONS[k] for k in list(E.ABLATIONS)[:2]}
     log = E.run_ablation(train, test, 1, variants=variants, progress=False)
-    assert [r['name'] for r in log.runs] == list(variants)
-    table = E.ablation_table(log)
+    assert [r.name for r in log] == list(variants)
+    table = H.ablation_table(log)
     assert 'undo ReLU' in table and '+0.000' in table  # the reference row compared with itself
     log.save(tmp_path / 'a.json')
-    assert E.ablation_table(lh.RunLog.load(tmp_path / 'a.json')) == table
+    assert H.ablation_table(lh.RunLog.load(tmp_path / 'a.json')) == table

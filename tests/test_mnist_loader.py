@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import lenet_helpers as lh
-from lenet_helpers import builder as B
+from lenet_helpers import controls as B
+from lenet_helpers import html as H
 from lenet_helpers import experiments as E
 from lenet_helpers import data as D
 
@@ -93,7 +94,7 @@ def test_dataset_table_never_invents_a_measurement():
     log = lh.RunLog()
     h = lh.History(epoch=[1], train_loss=[.3], train_acc=[.9], test_acc=[.91], seconds=[12.0], stopped='completed')
     log.add('lenet on Fashion-MNIST', h, model='lenet', dataset='Fashion-MNIST')
-    table = E.dataset_table(log)
+    table = H.dataset_table(log)
     assert '0.9100 (9.00% error' in table
     assert table.count('not measured here') == 3  # lenet on MNIST, lenet_plus on both
     assert '0.95% error' in table and 'published' in table
@@ -104,10 +105,12 @@ def test_dataset_lab_trains_and_explains_a_missing_dataset():
     lab = B.DatasetLab({'Fashion-MNIST': tiny_data(), 'MNIST': None}, epochs=1)
     lab.dataset.value = 'MNIST'
     lab.train_button.click()
+    lab.wait()
     assert 'not available' in lab.message.value and len(lab.log) == 0
     lab.dataset.value = 'Fashion-MNIST'
     lab.model.value = 'lenet_plus'
     before = lab.table.value
     lab.train_button.click()
-    assert len(lab.log) == 1 and lab.log.runs[0]['settings'] == {'model': 'lenet_plus', 'dataset': 'Fashion-MNIST'}
+    lab.wait()
+    assert len(lab.log) == 1 and lab.log[0].settings == {'model': 'lenet_plus', 'dataset': 'Fashion-MNIST'}
     assert lab.table.value != before and lab.table.value.count('not measured here') == 3

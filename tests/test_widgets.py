@@ -31,9 +31,9 @@ def find_classes(widget, cls, found=None):
 
 def test_calculator_contract_css_classes():
     calc = lh.ShapeCalculator()
-    assert 'lenet-shape-calculator' in calc.widget._dom_classes
-    kernel, = find_classes(calc.widget, 'lenet-conv1-kernel')
-    table, = find_classes(calc.widget, 'lenet-shape-table')
+    assert 'lenet-shape-calculator' in calc.view._dom_classes
+    kernel, = find_classes(calc.view, 'lenet-conv1-kernel')
+    table, = find_classes(calc.view, 'lenet-shape-table')
     assert isinstance(kernel, (w.IntSlider, w.Dropdown)) and isinstance(table, w.HTML)
     assert kernel is calc.controls['k1'] and table is calc.table
 
@@ -94,7 +94,7 @@ def test_unexpected_error_is_shown_as_a_message(monkeypatch):
     calc = lh.ShapeCalculator()
     def boom(*args, **kwargs):
         raise RuntimeError('Given input size: (6x1x1). Calculated output size: (6x0x0)')
-    monkeypatch.setattr('lenet_helpers.widgets.layer_table', boom)
+    monkeypatch.setattr('lenet_helpers.controls.explorers.layer_table', boom)
     calc.controls['c1'].value = 7
     assert 'PyTorch refused these settings' in calc.table.value and 'Calculated output size' in calc.table.value
 
@@ -132,33 +132,38 @@ def test_panel_offers_only_devices_that_exist():
 def test_train_button_adds_a_run_to_table_and_plot():
     panel = make_panel()
     assert 'No runs yet' in panel.table.value and bytes(panel.plot.value) == b''
-    panel.button.click()
-    assert len(panel.runs) == 1 and panel.runs.runs[0]['history'].stopped == 'completed'
-    assert 'run 1: lr 0.9, 1 epoch<' in panel.table.value and '<table>' in panel.table.value
-    assert bytes(panel.plot.value).startswith(b'\x89PNG') and 'completed' in panel.status.value
+    panel.train_button.click()
+    panel.wait()
+    assert len(panel.runs) == 1 and panel.runs[0].history.stopped == 'completed'
+    assert 'run 1: lr 0.9, 1 epoch<' in panel.table.value and '<table' in panel.table.value
+    assert bytes(panel.plot.value).startswith(b'\x89PNG') and 'completed' in panel.runner.status.value
     first_plot = panel.plot.value
     panel.lr.value, panel.epochs.value = 0.1, 2
-    panel.button.click()
+    panel.train_button.click()
+    panel.wait()
     assert len(panel.runs) == 2 and 'run 2: lr 0.1, 2 epochs' in panel.table.value
-    assert panel.runs.runs[1]['settings']['lr'] == 0.1 and len(panel.runs.runs[1]['history'].epoch) == 2
-    assert bytes(panel.plot.value) != bytes(first_plot) and len(panel.nets) == 2 and not panel.button.disabled
+    assert panel.runs[1].settings['lr'] == 0.1 and len(panel.runs[1].history.epoch) == 2
+    assert bytes(panel.plot.value) != bytes(first_plot) and len(panel.nets) == 2 and not panel.train_button.disabled
 
 
 def test_same_seed_repeats_a_run_exactly():
     panel = make_panel()
-    panel.button.click()
-    panel.button.click()
-    a, b = (r['history'] for r in panel.runs.runs)
+    panel.train_button.click()
+    panel.wait()
+    panel.train_button.click()
+    panel.wait()
+    a, b = (r.history for r in panel.runs)
     assert a.train_loss == b.train_loss and a.test_acc == b.test_acc
 
 
 def test_failing_run_is_kept_with_its_message():
     panel = lh.TrainingPanel(lambda bs: (_ for _ in ()).throw(lh.DataNotFoundError('no data here')),
                              lh.lenet, epochs=1)
-    panel.button.click()
-    assert len(panel.runs) == 1 and panel.runs.runs[0]['history'].stopped == 'failed'
-    assert 'failed' in panel.table.value and 'no data here' in panel.status.value
-    assert not panel.button.disabled
+    panel.train_button.click()
+    panel.wait()
+    assert len(panel.runs) == 1 and panel.runs[0].history.stopped == 'failed'
+    assert 'failed' in panel.table.value and 'no data here' in panel.runner.status.value
+    assert not panel.train_button.disabled
 
 
 class NaNWhileTraining(torch.nn.Module):
@@ -171,9 +176,10 @@ class NaNWhileTraining(torch.nn.Module):
 def test_diverging_run_lands_in_the_table():
     panel = lh.TrainingPanel(lambda bs: tiny_data(bs), lambda: torch.nn.Sequential(lh.lenet(), NaNWhileTraining()),
                              lr=0.9, epochs=3, batch_size=32)
-    panel.button.click()
-    assert panel.runs.runs[0]['history'].stopped == 'diverged'
-    assert 'diverged' in panel.table.value and 'Lower lr' in panel.status.value
+    panel.train_button.click()
+    panel.wait()
+    assert panel.runs[0].history.stopped == 'diverged'
+    assert 'diverged' in panel.table.value and 'Lower lr' in panel.runner.status.value
 
 
 class InterruptAfter:
@@ -198,11 +204,12 @@ def test_interrupted_run_keeps_its_finished_epochs():
         train, test = tiny_data(bs)
         return InterruptAfter(train, len(train) + 2), test  # stop in the second epoch
     panel = lh.TrainingPanel(load, lh.lenet, epochs=3, batch_size=64)
-    panel.button.click()
-    history = panel.runs.runs[0]['history']
+    panel.train_button.click()
+    panel.wait()
+    history = panel.runs[0].history
     assert history.stopped == 'interrupted' and history.epoch == [1]
-    assert 'interrupted' in panel.table.value and 'interrupted' in panel.status.value
-    assert len(panel.nets) == 1 and not panel.button.disabled
+    assert 'interrupted' in panel.table.value and 'interrupted' in panel.runner.status.value
+    assert len(panel.nets) == 1 and not panel.train_button.disabled
 
 
 # ---- confusion-matrix explorer -------------------------------------------------------------------
@@ -238,10 +245,12 @@ def test_clicking_a_cell_shows_that_cells_images():
 
 def test_batch_size_and_seed_controls_reach_the_run():
     panel = make_panel()
-    panel.button.click()
+    panel.train_button.click()
+    panel.wait()
     panel.batch_size.value, panel.seed.value = 32, 1
-    panel.button.click()
-    first, second = panel.runs.runs
-    assert second['settings']['batch_size'] == 32 and second['settings']['seed'] == 1
-    assert first['history'].train_loss != second['history'].train_loss
-    assert '<td>32</td>' in panel.table.value
+    panel.train_button.click()
+    panel.wait()
+    first, second = panel.runs
+    assert second.settings['batch_size'] == 32 and second.settings['seed'] == 1
+    assert first.history.train_loss != second.history.train_loss
+    assert '>32</td>' in panel.table.value

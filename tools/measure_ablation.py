@@ -1,10 +1,10 @@
-"""Measure notebook 06's ablation (lenet_plus with one change undone at a time) and save it as a RunLog JSON.
+"""Measure notebook 06's ablation; the same as `python -m lenet_helpers ablation ...`.
 
     OMP_NUM_THREADS=1 python tools/measure_ablation.py --epochs 2 --out notebooks/results/ablation.json
 """
 import sys
 
-from lenet_helpers.experiments import main
+from lenet_helpers.cli import main
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main(['ablation'] + sys.argv[1:]))

@@ -1,64 +1,32 @@
-"""The notebooks' controls: shape calculator, data browser, training panel, confusion-matrix explorer.
-
-Each control is a small class holding its widgets; ``.widget`` is what a notebook displays. Every
-callback shows its result (or a plain message when something goes wrong) inside the control.
-"""
+"""Controls that explore without training: the shape calculator (02), the data browser (03), the confusion matrix (04)."""
 import html
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
 
-from . import explore
-from .data import FASHION_MNIST_CLASSES
-from .models import DesignError, build_lenet, layer_table
-from .runs import RunLog
-from .training import History, set_seed, train_ch6, try_gpu
+from .. import explore
+from ..data import FASHION_MNIST_CLASSES
+from ..html import error_html, message_html, shape_table_html
+from ..models import CHAPTER_DESIGN, DesignError, build_lenet, layer_table
+from .base import Control
 
 CHAPTER_FLATTEN = 400  # what the chapter's LeNet feeds its first Linear layer
-LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.9, 1.5, 3.0, 5.0, 10.0)
 
 
-def message_html(text, kind='warning'):
-    """A boxed plain-language message (kind: 'warning' or 'info')."""
-    color = {'warning': '#fff4e5;border-left:4px solid #e8a33d', 'info': '#eef5ff;border-left:4px solid #4a8'}
-    return (f'<div style="background:{color[kind]};padding:6px 10px;white-space:pre-wrap">'
-            f'{html.escape(text)}</div>')
+def calculator_values(design):
+    """The shape calculator's control values for a two-conv-layer Design."""
+    (c1, c2), (k1, k2), (p1, p2), (s1, s2) = design.channels, design.kernel_sizes, design.paddings, design.strides
+    return dict(input_size=design.input_size, c1=c1, k1=k1, p1=p1, s1=s1, c2=c2, k2=k2, p2=p2, s2=s2,
+                pool=design.pool, pool_size=design.pool_size)
 
 
-def error_html(e):
-    """Show an unexpected exception as a message instead of a traceback."""
-    return message_html(f'Something went wrong: {type(e).__name__}: {e}\nChange the setting back, or '
-                        f'rerun the cell that made this control.')
-
-
-BOLD = ' style="font-weight:bold"'
-TD = 'style="padding:2px 10px;border-bottom:1px solid #ddd;text-align:{}"'
-TABLE_CSS = ('<style>.lenet-runs table{border-collapse:collapse}.lenet-runs td,.lenet-runs th'
-             '{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}</style>')
-
-
-def shape_table_html(rows):
-    """An HTML table of layer_table rows with totals; the Flatten row (what feeds the dense layers) in bold."""
-    left, right = TD.format('left'), TD.format('right')
-    head = (f'<tr><th {left}>#</th><th {left}>layer</th><th {left}>output shape</th>'
-            f'<th {right}>parameters</th><th {right}>multiply-adds</th></tr>')
-    body = ''.join(
-        f'<tr{BOLD if r["layer"] == "Flatten" else ""}><td {left}>{i}</td><td {left}>{r["layer"]}</td>'
-        f'<td {left}>{" x ".join(map(str, r["output"]))}</td>'
-        f'<td {right}>{r["params"]:,}</td><td {right}>{r["macs"]:,}</td></tr>' for i, r in enumerate(rows, 1))
-    total = (f'<tr><th {left}></th><th {left}>total</th><th {left}></th>'
-             f'<th {right}>{sum(r["params"] for r in rows):,}</th>'
-             f'<th {right}>{sum(r["macs"] for r in rows):,}</th></tr>')
-    return f'<table style="border-collapse:collapse">{head}{body}{total}</table>'
-
-
-class ShapeCalculator:
+class ShapeCalculator(Control):
     """Settings of a two-conv-layer LeNet; every change rebuilds the real model and its shape table."""
 
-    CHAPTER = dict(input_size=28, c1=6, k1=5, p1=2, s1=1, c2=16, k2=5, p2=0, s2=1, pool='avg', pool_size=2)
-
-    def __init__(self):
-        c = self.CHAPTER
+    def __init__(self, design=CHAPTER_DESIGN):
+        c = calculator_values(design)
+        self.start = design
+        self._hold = False  # True while set() changes several controls at once
         slider = lambda v, lo, hi, d: w.IntSlider(value=v, min=lo, max=hi, description=d,
                                                  continuous_update=False,
                                                  style={'description_width': '110px'})
@@ -83,11 +51,11 @@ class ShapeCalculator:
             control.observe(lambda change: self.update(), names='value')
         k = self.controls
         column = lambda *names: w.VBox([k[n] for n in names])
-        self.widget = w.VBox([
+        self.view = w.VBox([
             w.HBox([column('input_size', 'pool', 'pool_size'), column('c1', 'k1', 'p1', 's1'),
-                    column('c2', 'k2', 'p2', 's2')]),
+                    column('c2', 'k2', 'p2', 's2')], layout=w.Layout(flex_flow='row wrap')),
             self.reset_button, self.summary, self.table])
-        self.widget.add_class('lenet-shape-calculator')
+        self.view.add_class('lenet-shape-calculator')
         self.update()
 
     def settings(self):
@@ -105,12 +73,12 @@ class ShapeCalculator:
         self.update()
 
     def reset(self):
-        """Go back to the chapter's LeNet."""
-        self.set(**self.CHAPTER)
+        """Go back to the design the calculator started with (the chapter's LeNet by default)."""
+        self.set(**calculator_values(self.start))
 
     def update(self):
         """Rebuild the model from the controls and show its table, or say why it cannot be built."""
-        if getattr(self, '_hold', False):
+        if self._hold:
             return
         s = self.settings()
         self.net = None
@@ -149,7 +117,7 @@ def _image_bytes(image, title):
     return explore.figure_png(fig)
 
 
-class DataBrowser:
+class DataBrowser(Control):
     """Pick a class and an index within it; see that image, enlarged, with its label."""
 
     def __init__(self, images, labels, classes=FASHION_MNIST_CLASSES, split='training'):
@@ -162,7 +130,7 @@ class DataBrowser:
         self.caption = w.HTML()
         self.cls.observe(self._class_changed, names='value')
         self.index.observe(lambda change: self.show(), names='value')
-        self.widget = w.HBox([w.VBox([self.cls, self.index, self.caption]), self.image])
+        self.view = w.HBox([w.VBox([self.cls, self.index, self.caption]), self.image])
         self.show()
 
     def _class_changed(self, change):
@@ -185,81 +153,7 @@ class DataBrowser:
             self.caption.value = error_html(e)
 
 
-class TrainingPanel:
-    """Learning rate, epochs, batch size, device and seed, a Train button, and every run compared.
-
-    ``load_data(batch_size)`` returns (train_iter, test_iter); ``make_net()`` returns a fresh model.
-    Each run, finished or not, lands in ``self.runs`` (a RunLog); its model is kept in ``self.nets``.
-    """
-
-    def __init__(self, load_data, make_net, lr=0.9, epochs=10, batch_size=128, seed=0):
-        self.load_data, self.make_net = load_data, make_net
-        self.runs, self.nets = RunLog(), {}
-        devices = list(dict.fromkeys([str(try_gpu()), 'cpu']))
-        style = {'description_width': '110px'}
-        self.lr = w.SelectionSlider(options=sorted(set(LEARNING_RATES) | {lr}), value=lr,
-                                    description='learning rate', style=style)
-        self.epochs = w.IntSlider(value=epochs, min=1, max=30, description='epochs', style=style)
-        self.batch_size = w.Dropdown(options=[32, 64, 128, 256, 512], value=batch_size,
-                                     description='batch size', style=style)
-        self.device = w.Dropdown(options=devices, value=devices[0], description='device', style=style)
-        self.seed = w.IntText(value=seed, description='seed', style=style)
-        self.button = w.Button(description='Train', icon='play', button_style='primary')
-        self.button.on_click(lambda _: self.train())
-        self.status = w.HTML()
-        self.log = w.Output()
-        self.table = w.HTML(value=self.runs.to_html())
-        self.table.add_class('lenet-runs')
-        self.plot = w.Image(format='png')
-        self.widget = w.VBox([
-            w.HBox([w.VBox([self.lr, self.epochs, self.batch_size]), w.VBox([self.device, self.seed,
-                                                                              self.button])]),
-            self.status, self.log, w.HTML('<b>All runs</b>'), self.table, self.plot])
-
-    def train(self):
-        """Train one fresh model with the current settings and add the run to the table."""
-        settings = dict(lr=self.lr.value, epochs=self.epochs.value,
-                        batch_size=self.batch_size.value, device=self.device.value, seed=self.seed.value)
-        self.button.disabled = True
-        self.status.value = message_html('Training... (interrupt the kernel to stop early; '
-                                         'the run is kept)', 'info')
-        self.log.clear_output()
-        n = settings['epochs']
-        name = f'run {len(self.runs) + 1}: lr {settings["lr"]:g}, {n} epoch{"s" if n != 1 else ""}'
-        net = None
-        try:
-            set_seed(settings['seed'])
-            train_iter, test_iter = self.load_data(settings['batch_size'])
-            net = self.make_net()
-            with self.log:
-                history = train_ch6(net, train_iter, test_iter, settings['epochs'], settings['lr'],
-                                    settings['device'], animate=False, log_epochs=True)
-        except Exception as e:  # bad settings, no data, out of memory: keep the run, say what happened
-            history = History(device=settings['device'], stopped='failed', message=f'{type(e).__name__}: {e}')
-        except KeyboardInterrupt:  # interrupted outside train_ch6's own loop (e.g. while loading)
-            history = History(device=settings['device'], stopped='interrupted',
-                              message='Interrupted before training started.')
-        finally:
-            self.button.disabled = False
-        name = self.runs.add(name, history, **settings)
-        if net is not None:
-            self.nets[name] = net
-        kind = 'info' if history.stopped == 'completed' else 'warning'
-        self.status.value = message_html(f'{name}: {history.stopped}. {history.message}'.strip(), kind)
-        self.refresh()
-        return history
-
-    def refresh(self):
-        """Redraw the run table and the overlaid test-accuracy plot."""
-        self.table.value = TABLE_CSS + self.runs.to_html(sort_by='best test acc')
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-        self.runs.plot('train_loss', ax=axes[0])
-        self.runs.plot('test_acc', ax=axes[1])
-        fig.tight_layout()
-        self.plot.value = explore.figure_png(fig)
-
-
-class ConfusionExplorer:
+class ConfusionExplorer(Control):
     """A clickable confusion matrix: each cell is a button showing its count; clicking shows its images."""
 
     def __init__(self, images, labels, preds, probs, classes=FASHION_MNIST_CLASSES, max_images=16):
@@ -285,7 +179,7 @@ class ConfusionExplorer:
                                                 grid_gap='2px'))
         self.caption = w.HTML('Click a cell to see its images.')
         self.gallery = w.Image(format='png')
-        self.widget = w.VBox([grid, self.caption, self.gallery])
+        self.view = w.VBox([grid, self.caption, self.gallery])
 
     def select(self, true_class, pred_class):
         """Show the images of one cell: true_class predicted as pred_class, most confident first."""
