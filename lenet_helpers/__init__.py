@@ -32,6 +32,9 @@ from .training import (Accumulator, History, accuracy, evaluate_accuracy_gpu, se
 # Notebooks 01-04: figures and controls
 from .explore import (class_counts, confusion_matrix, draw_dataflow, misclassified, plot_class_balance,
                       plot_confusion_matrix, predict, prediction_titles, show_images)
+from .explore import image_grid
+from .convolution import ConvolutionExplorer
+from . import style
 # Notebooks 05-08: experiments, their controls, activations
 from .experiments import ABLATIONS, controlled_run, describe, epochs_to_reach, plot_runs, run_ablation, try_mnist
 from .recipes import CHAPTER_RECIPE, PLUS_RECIPE, Recipe, initialise, make_optimizer

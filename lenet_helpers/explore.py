@@ -1,11 +1,18 @@
-"""Figures and analysis for the notebooks: data-flow diagram, image grids, class balance, predictions."""
+"""Figures and analysis for the notebooks: data-flow diagram, image grids, class balance, predictions.
+
+Every figure follows style.py (dark-on-white images, colour-blind-safe curves, >= 9 pt text).
+"""
 import io
 
+import matplotlib
+import matplotlib.ticker
 import matplotlib.pyplot as plt
+import numpy
 import torch
-from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
 from torch import nn
 
+from . import style
 from .data import FASHION_MNIST_CLASSES
 from .models import Reshape, evaluating, layer_table
 from .training import prepare_batch, resolve_device
@@ -33,47 +40,102 @@ def dataflow_stages(net, input_shape=(1, 1, 28, 28)):
     return stages
 
 
-def draw_dataflow(net, input_shape=(1, 1, 28, 28), figsize=(10, 3)):
-    """Draw how data flows through the net: feature maps as stacks of squares, vectors as bars."""
+def _box(ax, x, side, depth, colour, slices=0):
+    """A feature map as a box: the front face is side x side, the oblique depth shows the channels."""
+    dx, dy = depth * 0.8, depth * 0.45  # oblique projection of the depth axis
+    y0 = -side / 2
+    front = [(x, y0), (x + side, y0), (x + side, y0 + side), (x, y0 + side)]
+    top = [(x, y0 + side), (x + side, y0 + side), (x + side + dx, y0 + side + dy), (x + dx, y0 + side + dy)]
+    right = [(x + side, y0), (x + side + dx, y0 + dy), (x + side + dx, y0 + side + dy), (x + side, y0 + side)]
+    for corners, shade in ((right, 0.75), (top, 0.9), (front, 1.0)):
+        rgb = [c * shade for c in matplotlib.colors.to_rgb(colour)]
+        ax.add_patch(Polygon(corners, closed=True, facecolor=rgb, edgecolor='black', lw=0.7))
+    for j in range(1, slices):  # one thin line per channel boundary on the top face: count them
+        f = j / slices
+        ax.plot([x + f * dx, x + side + f * dx], [y0 + side + f * dy] * 2, color='black', lw=0.35)
+    return side + dx, side / 2 + dy
+
+
+def draw_dataflow(net, input_shape=(1, 1, 28, 28), figsize=(10, 3.4)):
+    """Draw how data flows through the net, to scale.
+
+    A feature map is a box: its front face's side is proportional to its height and width in pixels,
+    its depth to its number of channels (one line on the top face per channel boundary). A vector is a
+    bar whose height is proportional to its length (on its own scale, written in the figure). Each
+    stage is labelled with its layer (numbered from 1 like ``layer_table``) and its shape.
+    """
     stages = dataflow_stages(net, input_shape)
-    fig, ax = plt.subplots(figsize=figsize)
-    x, biggest = 0.0, max(s[-1] for _, s in stages if len(s) == 3)
-    for i, (label, shape) in enumerate(stages):
-        if len(shape) == 3:  # channels x height x width: a few offset squares stand for the channels
-            c, h, w = shape
-            side, n = 2.2 * (h / biggest) ** 0.5, min(c, 6)
-            width, text = side + 0.12 * n, f'{c}@{h}x{w}'
-            for j in range(n):
-                ax.add_patch(Rectangle((x + 0.12 * j, -side / 2 - 0.12 * j), side, side,
-                                       facecolor=plt.cm.Blues(0.3 + 0.1 * j), edgecolor='k', lw=0.6))
-        else:  # a flat vector: a bar whose height grows with the number of digits of its length
-            height = 0.4 + 0.4 * len(str(shape[0]))
-            width, text = 0.3, f'{shape[0]}'
-            ax.add_patch(Rectangle((x, -height / 2), width, height, facecolor=plt.cm.Oranges(0.45),
-                                   edgecolor='k', lw=0.6))
-        slot = max(width, 1.1)
-        ax.text(x + width / 2, -1.75, text, ha='center', va='top', fontsize=8)
-        ax.text(x + width / 2, 1.65, label.replace(' + ', '\n+ '), ha='center', va='bottom', fontsize=7)
-        if i < len(stages) - 1:
-            ax.add_patch(FancyArrowPatch((x + width + 0.05, 0), (x + slot + 0.45, 0),
-                                         arrowstyle='->', mutation_scale=10))
-        x += slot + 0.5
-    ax.set_xlim(-0.2, x), ax.set_ylim(-2.2, 2.5), ax.set_aspect('equal'), ax.axis('off')
+    pixel, channel = 0.1, 0.12  # units per pixel of height/width, per channel of depth
+    longest = max(s[0] for _, s in stages if len(s) == 1)
+    tallest = max(s[-1] for _, s in stages if len(s) == 3) * pixel
+    per_value = tallest / longest  # the longest vector is as tall as the tallest map
+    fig, ax = style.figure(*figsize)
+    x, top = 0.0, tallest / 2
+    with style.apply():
+        for i, (label, shape) in enumerate(stages):
+            if len(shape) == 3:
+                c, h, w = shape
+                slot = max(h * pixel + c * channel * 0.8, 1.2)
+                left = x + (slot - h * pixel - c * channel * 0.8) / 2
+                width, height = _box(ax, left, h * pixel, c * channel, style.OKABE_ITO[5], slices=c)
+                text = f'{c} channel{"s" if c > 1 else ""}\n{h}x{w}'
+            else:
+                slot, width = 1.9, 0.22
+                left = x + (slot - width) / 2
+                height = max(shape[0] * per_value, 0.04)
+                ax.add_patch(Rectangle((left, -height / 2), width, height, facecolor=style.OKABE_ITO[4],
+                                       edgecolor='black', lw=0.7))
+                height, text = height / 2, f'{shape[0]}\nvalues'
+            top = max(top, height)
+            ax.text(x + slot / 2, -tallest / 2 - 0.15, text, ha='center', va='top', fontsize=style.MIN_FONT)
+            ax.text(x + slot / 2, tallest / 2 + 0.55, label.replace(' + ', '\n+ '), ha='center',
+                    va='bottom', fontsize=style.MIN_FONT)
+            if i < len(stages) - 1:
+                ax.add_patch(FancyArrowPatch((left + width + 0.05, 0), (x + slot + 0.45, 0),
+                                             arrowstyle='->', mutation_scale=10))
+            x += slot + 0.3
+        ax.text(0, -tallest / 2 - 1.05, 'To scale. Boxes: side = height and width in pixels, depth = '
+                'channels (one line per channel).\nBars: height = number of values (the longest bar, '
+                f'{longest} values, is drawn as tall as the {int(tallest / pixel)}-pixel input).',
+                ha='left', va='top', fontsize=style.MIN_FONT, color='0.25')
+        ax.set_xlim(-0.2, x), ax.set_ylim(-tallest / 2 - 1.9, tallest / 2 + 1.5)
+        ax.set_aspect('equal'), ax.axis('off')
     return fig
 
 
-def show_images(images, titles=None, ncols=8, scale=1.2):
-    """Show greyscale images (N, 28, 28) or (N, 1, 28, 28) in a grid with optional titles."""
-    images = images.reshape(len(images), *images.shape[-2:])
+def _as_images(imgs):
+    """(N, H, W) float images from a tensor (N, H, W), (N, 1, H, W), a list of them, or numpy arrays."""
+    if isinstance(imgs, (list, tuple)):
+        imgs = torch.stack([torch.as_tensor(i) for i in imgs])
+    imgs = torch.as_tensor(imgs).detach().cpu()
+    return imgs.reshape(len(imgs), *imgs.shape[-2:]).float()
+
+
+def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """d2l's call shape: show images in a num_rows x num_cols grid, dark on white; returns the axes."""
+    imgs = _as_images(imgs)
+    vmax = 255.0 if len(imgs) and float(imgs.max()) > 1.0 else 1.0
+    _, axes = style.figure(num_cols * scale, num_rows * scale, num_rows, num_cols, squeeze=False)
+    axes = axes.flatten() if hasattr(axes, 'flatten') else [axes]
+    with style.apply():
+        for i, (ax, img) in enumerate(zip(axes, imgs)):
+            style.show_image(ax, img, titles[i] if titles else None, vmax=vmax)
+        for ax in axes[len(imgs):]:
+            ax.axis('off')
+    return axes
+
+
+def image_grid(images, titles=None, ncols=8, scale=1.2):
+    """Greyscale images (N, H, W) or (N, 1, H, W) in a grid with optional titles; returns the figure."""
+    images = _as_images(images)
     nrows = (len(images) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.25), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis('off')
-        if k < len(images):
-            ax.imshow(images[k].float().numpy(), cmap='gray_r')
-            if titles:
-                ax.set_title(titles[k], fontsize=7)
-    fig.tight_layout()
+    has_titles = bool(titles)
+    lines = max((str(t).count('\n') + 1 for t in titles), default=1) if has_titles else 0
+    axes = show_images(images, nrows, ncols, titles,
+                       scale=min(scale, style.MAX_WIDTH / ncols))
+    fig = axes[0].figure
+    fig.set_size_inches(fig.get_figwidth(), fig.get_figheight() * (1 + 0.2 * lines))
+    fig.tight_layout(pad=0.3)
     return fig
 
 
@@ -84,12 +146,14 @@ def class_counts(labels, num_classes=10):
 
 def plot_class_balance(train_counts, test_counts, classes=FASHION_MNIST_CLASSES):
     """Bar chart of the examples per class in both splits."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
-    for ax, counts, name in zip(axes, (train_counts, test_counts), ('training', 'test')):
-        ax.bar(range(len(classes)), counts.tolist(), color='tab:blue')
-        ax.set_xticks(range(len(classes)), classes, rotation=60, fontsize=7)
-        ax.set_title(f'{name} set: {int(counts.sum()):,} images', fontsize=9)
-    fig.tight_layout()
+    fig, axes = style.figure(9, 3.4, 1, 2)
+    with style.apply():
+        for ax, counts, name in zip(axes, (train_counts, test_counts), ('training', 'test')):
+            ax.bar(range(len(classes)), counts.tolist(), color=style.OKABE_ITO[0])
+            ax.set_xticks(range(len(classes)), classes, rotation=60, ha='right')
+            ax.set_ylabel('images')
+            ax.set_title(f'{name} set: {int(counts.sum()):,} images')
+        fig.tight_layout()
     return fig
 
 
@@ -112,18 +176,25 @@ def confusion_matrix(labels, preds, num_classes=10):
 
 
 def plot_confusion_matrix(cm, classes=FASHION_MNIST_CLASSES):
-    """Draw a confusion matrix with its counts written in the cells."""
-    fig, ax = plt.subplots(figsize=(5.5, 4.8))
-    ax.imshow(cm.float().log1p().numpy(), cmap='Blues')
-    for t in range(len(classes)):
-        for p in range(len(classes)):
-            v = int(cm[t, p])
-            ax.text(p, t, str(v), ha='center', va='center', fontsize=6,
-                    color='white' if t == p else 'black')
-    ax.set_xticks(range(len(classes)), classes, rotation=60, fontsize=7)
-    ax.set_yticks(range(len(classes)), classes, fontsize=7)
-    ax.set_xlabel('predicted class'), ax.set_ylabel('true class')
-    fig.tight_layout()
+    """Draw a confusion matrix: counts in the cells, a labelled log colour scale, readable text colours."""
+    counts = cm.long().numpy()
+    norm = matplotlib.colors.LogNorm(vmin=1, vmax=max(int(counts.max()), 2))
+    cmap = matplotlib.colormaps[style.SEQUENTIAL_CMAP].with_extremes(bad='white')
+    fig, ax = style.figure(7.2, 6.2)
+    with style.apply():
+        shown = ax.imshow(numpy.ma.masked_equal(counts, 0), cmap=cmap, norm=norm)
+        bar = fig.colorbar(shown, ax=ax, shrink=0.85)
+        bar.set_label('test images in the cell (log scale; 0 = white)')
+        bar.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f'{v:,.0f}'))
+        for t in range(len(classes)):
+            for p in range(len(classes)):
+                v = int(counts[t, p])
+                colour = 'black' if v == 0 else style.text_colour(cmap(norm(v)))
+                ax.text(p, t, str(v), ha='center', va='center', fontsize=style.MIN_FONT, color=colour)
+        ax.set_xticks(range(len(classes)), classes, rotation=60, ha='right')
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set_xlabel('predicted class'), ax.set_ylabel('true class')
+        fig.tight_layout()
     return fig
 
 
@@ -145,9 +216,27 @@ def prediction_titles(idx, labels, preds, probs, classes=FASHION_MNIST_CLASSES):
             for i in idx]
 
 
-def figure_png(fig, dpi=80):
-    """Render a figure to PNG bytes and close it (for image widgets)."""
+def figure_png(fig, dpi=None):
+    """Render a figure to PNG bytes at its own dpi (shown 1:1, see style.py) and close it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
+    fig.savefig(buf, format='png', dpi=dpi or fig.dpi, bbox_inches='tight')
     plt.close(fig)
     return buf.getvalue()
+
+
+def shuffle_pixels(images, permutation):
+    """Apply ONE pixel permutation (a shuffled range(H * W)) to every image of (N, H, W) or (N, 1, H, W)."""
+    flat = images.reshape(len(images), -1)
+    return flat[:, permutation].reshape(images.shape)
+
+
+def train_quietly(net, train_iter, test_iter, num_epochs, lr=0.001, seed=0):
+    """Train with train_ch6 and Adam (fast to converge in a few epochs), printing and plotting nothing;
+    returns the History. For short side experiments, not the chapter's recipe (notebook 04 has that)."""
+    import contextlib
+    from .training import set_seed, train_ch6
+    set_seed(seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return train_ch6(net, train_iter, test_iter, num_epochs, lr, optimizer=optimizer, animate=False,
+                         progress=False)

@@ -3,6 +3,20 @@ import time
 
 import matplotlib.pyplot as plt
 
+from . import style
+
+D2L_FMTS = ('-', 'm--', 'g-.', 'r:')  # d2l's default: with it the curves take the house style instead
+
+
+def _draw_curves(ax, X, Y, fmts):
+    """Plot each (x, y) curve: the house style when fmts is d2l's default, else the given formats."""
+    for i, (x, y) in enumerate(zip(X, Y)):
+        args = (x, y) if len(x) else (y,)
+        if tuple(fmts) == D2L_FMTS:
+            ax.plot(*args, markevery=style.markevery(len(y)), **style.curve_style(i))
+        else:
+            ax.plot(*args, fmts[i % len(fmts)])
+
 
 def in_notebook():
     """True inside a Jupyter kernel (JupyterLab, VS Code, nbval), False in a script or the terminal."""
@@ -42,10 +56,12 @@ def _has_one_axis(X):
 
 
 def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale='linear',
-         yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), figsize=(3.5, 2.5), axes=None):
-    """Plot one or several curves; Y=None plots X against its indices."""
-    set_figsize(figsize)
-    axes = axes if axes is not None else plt.gca()
+         yscale='linear', fmts=D2L_FMTS, figsize=(3.5, 2.5), axes=None):
+    """Plot one or several curves; Y=None plots X against its indices (house style unless fmts given)."""
+    if axes is None:
+        set_figsize(figsize)
+        with style.apply():
+            axes = plt.gca()
     if _has_one_axis(X):
         X = [X]
     if Y is None:
@@ -55,8 +71,7 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
     if len(X) != len(Y):
         X = X * len(Y)
     axes.cla()
-    for x, y, fmt in zip(X, Y, fmts):
-        axes.plot(x, y, fmt) if len(x) else axes.plot(y, fmt)
+    _draw_curves(axes, X, Y, fmts)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
 
@@ -69,9 +84,10 @@ class Animator:
     """
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale='linear',
-                 yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), nrows=1, ncols=1, figsize=(3.5, 2.5),
+                 yscale='linear', fmts=D2L_FMTS, nrows=1, ncols=1, figsize=(3.5, 2.5),
                  min_interval=2.0):
-        self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
+        with style.apply():
+            self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         plt.close(self.fig)  # shown through our own display handle, not again at the cell's end
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
         self.config_axes = lambda: set_axes(self.axes[0], xlabel, ylabel, xlim, ylim, xscale, yscale,
@@ -100,9 +116,9 @@ class Animator:
     def _render(self):
         ax = self.axes[0]
         ax.cla()
-        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts):
-            ax.plot(x, y, fmt)
-        self.config_axes()
+        with style.apply():
+            _draw_curves(ax, self.X or [], self.Y or [], self.fmts)
+            self.config_axes()
 
     def draw(self):
         """Redraw the curves now and, in a notebook, replace the displayed figure."""
@@ -121,16 +137,18 @@ class Animator:
         self.fig.savefig(path, bbox_inches='tight')
 
 
-
 def plot_history(history, path=None, title=None):
-    """Draw a History's train loss, train acc and test acc against epochs; save it when path is given."""
-    fig, ax = plt.subplots(figsize=(3.5, 2.5))
-    ax.plot(history.epoch, history.train_loss, '-', label='train loss')
-    ax.plot(history.epoch, history.train_acc, 'm--', label='train acc')
-    ax.plot(history.epoch, history.test_acc, 'g-.', label='test acc')
-    ax.set_xlabel('epoch'), ax.grid(True), ax.legend()
-    if title:
-        ax.set_title(title)
+    """Draw a History's train loss, train acc and test acc against epochs (counted from 1); save it when
+    path is given."""
+    fig, ax = style.figure(4.5, 3.0)
+    with style.apply():
+        for i, (values, label) in enumerate([(history.train_loss, 'train loss'),
+                                             (history.train_acc, 'train acc'),
+                                             (history.test_acc, 'test acc')]):
+            ax.plot(history.epoch, values, label=label, **style.curve_style(i))
+        ax.set_xlabel('epoch'), ax.grid(True), ax.legend()
+        if title:
+            ax.set_title(title)
     if path:
         fig.savefig(path, bbox_inches='tight')
         plt.close(fig)

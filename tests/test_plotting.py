@@ -1,7 +1,7 @@
 import matplotlib.pyplot as plt
 
 import lenet_helpers as lh
-from lenet_helpers import plotting
+from lenet_helpers import plotting, style
 
 
 def test_plot_and_set_axes_draw_every_series():
@@ -63,3 +63,30 @@ def test_plot_history_writes_a_figure(tmp_path):
                    seconds=[1, 2])
     lh.plot_history(h, tmp_path / 'h.png', title='t')
     assert (tmp_path / 'h.png').stat().st_size > 1000
+
+
+def test_compared_curves_differ_in_colour_marker_and_line_style():
+    anim = lh.Animator(legend=['train loss', 'train acc', 'test acc'])
+    for x in range(1, 4):
+        anim.add(x, (1.0 / x, 0.5, 0.6))
+    anim._render()
+    lines = anim.axes[0].lines
+    assert len({ln.get_color() for ln in lines}) == 3
+    assert len({ln.get_marker() for ln in lines}) == 3 and len({str(ln.get_linestyle()) for ln in lines}) == 3
+    fig, ax = plt.subplots()
+    lh.plot([0, 1], [[0, 1], [1, 0]], fmts=('r-', 'k:'), axes=ax)  # explicit formats are honoured
+    assert [ln.get_color() for ln in ax.lines] == ['r', 'k'] and ax.lines[1].get_linestyle() == ':'
+    plt.close(fig)
+
+
+def test_plot_history_uses_the_house_style_and_readable_text():
+    h = lh.History(epoch=[1, 2, 3], train_loss=[1.0, 0.5, 0.4], train_acc=[0.6, 0.8, 0.85],
+                   test_acc=[0.6, 0.7, 0.8], seconds=[1, 2, 3])
+    fig = lh.plot_history(h, title='t')
+    ax = fig.axes[0]
+    assert [ln.get_color() for ln in ax.lines] == [style.curve_style(i)['color'] for i in range(3)]
+    assert list(ax.lines[0].get_xdata()) == [1, 2, 3]  # epochs counted from 1
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in ax.get_xticklabels() + ax.get_legend().get_texts()]
+    assert min(sizes) >= style.MIN_FONT and fig.dpi == style.DPI
+    plt.close(fig)

@@ -192,7 +192,7 @@ class ConfusionExplorer(Control):
             self.caption.value = (f'<b>{html.escape(t)}</b> {html.escape(what)}: {int(mask.sum()):,} '
                                   f'image(s); showing {len(idx)}, most confident first.')
             if len(idx):
-                self.gallery.value = explore.figure_png(explore.show_images(
+                self.gallery.value = explore.figure_png(explore.image_grid(
                     self.images[idx], explore.prediction_titles(idx, self.labels, self.preds, self.probs,
                                                                 self.classes), ncols=8))
                 self.gallery.layout.display = None
