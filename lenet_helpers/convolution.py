@@ -175,7 +175,8 @@ class ConvolutionExplorer:
         self.picture = widgets.Image(format='png')
         for w in (self.image_choice, self.kernel_choice, self.custom, self.padding, self.stride):
             w.observe(self._settings_changed, 'value')
-        self.step.observe(lambda change: self.redraw(), 'value')
+        self._moving = False
+        self.step.observe(lambda change: None if self._moving else self.redraw(), 'value')
         self.view = widgets.VBox([
             widgets.HBox([widgets.VBox([self.image_choice, self.kernel_choice]),
                           widgets.VBox([self.padding, self.stride]), self.custom]),
@@ -212,8 +213,14 @@ class ConvolutionExplorer:
         if n < 1:
             self.message.value = '<span style="color:#D55E00">The kernel does not fit in the image.</span>'
             return
-        # keep the window's place as well as possible when the number of positions changes
+        if self.step.max == 1:  # a new explorer starts at the centre: the output map half filled in
+            value = (n // 2) * n + n // 2 + 1
+        else:  # keep the window's place, as a fraction of the way through, when the output size changes
+            value = round((self.step.value - 1) / (self.step.max - 1) * (n * n - 1)) + 1
+        self._moving = True  # one redraw below, not one per trait change
         self.play.max = self.step.max = n * n
+        self.step.value = value
+        self._moving = False
         self.redraw()
 
     def redraw(self):

@@ -3,6 +3,7 @@
 Every figure follows style.py (dark-on-white images, colour-blind-safe curves, >= 9 pt text).
 """
 import io
+import textwrap
 
 import matplotlib
 import matplotlib.ticker
@@ -129,10 +130,13 @@ def image_grid(images, titles=None, ncols=8, scale=1.2):
     """Greyscale images (N, H, W) or (N, 1, H, W) in a grid with optional titles; returns the figure."""
     images = _as_images(images)
     nrows = (len(images) + ncols - 1) // ncols
+    scale = min(scale, style.MAX_WIDTH / ncols)
+    if titles:  # wrap titles to the width of one image (about 16 characters of 9-pt text per inch)
+        titles = ['\n'.join(textwrap.fill(line, max(6, int(scale * 16))) for line in str(t).split('\n'))
+                  for t in titles]
     has_titles = bool(titles)
     lines = max((str(t).count('\n') + 1 for t in titles), default=1) if has_titles else 0
-    axes = show_images(images, nrows, ncols, titles,
-                       scale=min(scale, style.MAX_WIDTH / ncols))
+    axes = show_images(images, nrows, ncols, titles, scale=scale)
     fig = axes[0].figure
     fig.set_size_inches(fig.get_figwidth(), fig.get_figheight() * (1 + 0.2 * lines))
     fig.tight_layout(pad=0.3)

@@ -14,8 +14,8 @@ Conventions (every figure in the package and the notebooks follows them):
 * **Numbering** is 1-based everywhere a person reads it: layer 1, channel 1, epoch 1
   (``layer_label``, ``channel_label``, ``epoch_label``); code indices stay 0-based.
 
-Importing this module changes nothing global: ``apply()`` is a context manager (matplotlib's
-``rc_context``) used around figure creation, so the caller's own settings are restored afterwards.
+Importing this module changes nothing global: ``apply()`` is a context manager used around figure
+creation that restores the caller's own settings afterwards.
 """
 from contextlib import contextmanager
 
@@ -48,9 +48,17 @@ RC = {
 
 @contextmanager
 def apply():
-    """Use the house style for the figures created inside this block (restores rcParams after)."""
-    with mpl.rc_context(RC):
+    """Use the house style for the figures created inside this block; restores the keys it set.
+
+    Unlike ``matplotlib.rc_context`` it restores only its own keys: a first figure created inside the
+    block loads the notebook's backend, which switches interactive mode on, and that must survive.
+    """
+    saved = {key: mpl.rcParams[key] for key in RC}
+    mpl.rcParams.update(RC)
+    try:
         yield
+    finally:
+        mpl.rcParams.update(saved)
 
 
 def curve_style(i):

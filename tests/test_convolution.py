@@ -73,3 +73,4 @@ def test_trained_kernels_come_with_their_bias():
     explorer = cv.ConvolutionExplorer({'a': torch.rand(28, 28)}, kernels, padding=2)
     kernel, bias, name = explorer.current_kernel()
     assert name == 'channel 1' and bias == pytest.approx(float(conv.bias[0])) and kernel.shape == (5, 5)
+    assert explorer.position() == (15, 15)  # starts at the centre, the output map half filled in

@@ -46,3 +46,14 @@ def test_signed_limits_are_symmetric_and_numbering_is_one_based():
     assert style.signed_limits(torch.zeros(3)) == (-1.0, 1.0)
     assert (style.layer_label(0), style.channel_label(5), style.epoch_label(9)) == ('layer 1', 'channel 6',
                                                                                     'epoch 10')
+
+
+def test_apply_keeps_what_the_backend_switches_on_inside_the_block():
+    was = matplotlib.is_interactive()
+    try:
+        matplotlib.interactive(False)
+        with style.apply():
+            matplotlib.interactive(True)  # what loading the notebook's inline backend does
+        assert matplotlib.is_interactive(), 'figures after the first would no longer be shown in a notebook'
+    finally:
+        matplotlib.interactive(was)

@@ -36,14 +36,16 @@ def cpu_model():
     return platform.processor() or 'unknown CPU'
 
 
-def record(name, seconds, path=TIMINGS, mode=None, when=None):
-    """Merge one notebook's time into the timings file (other notebooks' entries are kept)."""
+def record(name, seconds, path=TIMINGS, mode=None, when=None, load=None):
+    """Merge one notebook's time into the timings file (other notebooks' entries are kept); load is the
+    machine's 1-minute load average during the run (other programs slow a notebook down)."""
     data = json.loads(path.read_text()) if path.exists() else {}
     mode = mode or ('quick' if os.environ.get('LENET_QUICK', '') not in ('', '0') else 'full')
     data.setdefault(mode, {})[name] = {
         'seconds': round(seconds, 1), 'cpu': cpu_model(), 'cores': os.cpu_count(),
         'threads': os.environ.get('OMP_NUM_THREADS', 'default'),
-        'date': (when or datetime.date.today()).isoformat()}
+        'date': (when or datetime.date.today()).isoformat(),
+        'load': round(load if load is not None else os.getloadavg()[0], 1)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix('.tmp')
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
@@ -61,9 +63,14 @@ def timing_table(data):
     rows = ['| notebook | ' + ' | '.join(short) + ' |', '| --- |' + ' --- |' * len(names),
             '| full mode | ' + ' | '.join(f'{full[n]["seconds"]:.0f} s' for n in names) + ' |']
     machines = sorted({f'{e["cpu"]}, {e["cores"]} cores, {e["threads"]} thread(s)' for e in full.values()})
+    loads = [e['load'] for e in full.values() if 'load' in e]
+    span = f'{min(loads):g}' if loads and min(loads) == max(loads) else f'{min(loads, default=0):g} to ' \
+        f'{max(loads, default=0):g}'
+    busy = (f' The load average during the runs was {span} on {full[names[0]]["cores"]} cores: other '
+            'programs shared the CPU, and on an idle machine the notebooks run faster.' if loads else '')
     dates = sorted({e['date'] for e in full.values()})
     when = dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'
-    return '\n'.join(rows) + f'\n\nMeasured {when} on: ' + '; '.join(machines) + '.'
+    return '\n'.join(rows) + f'\n\nMeasured {when} on: ' + '; '.join(machines) + '.' + busy
 
 
 def update_readme(readme=README, timings=TIMINGS):
@@ -83,13 +90,13 @@ def run(path):
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
+    start, load = time.perf_counter(), os.getloadavg()[0]
     NotebookClient(nb, timeout=1800, kernel_name='python3',
                    resources={'metadata': {'path': str(Path(path).parent)}}).execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop('widgets', None)
     nbformat.write(nb, path)
-    record(Path(path).name, seconds)
+    record(Path(path).name, seconds, load=max(load, os.getloadavg()[0]))
     size = Path(path).stat().st_size / 1000
     print(f'{path}: {seconds:.0f} s, {size:.0f} kB')
     return seconds
