@@ -317,7 +317,11 @@ def test_every_cell_has_nbgrader_metadata_with_a_unique_id(name):
         meta = cell['metadata'].get('nbgrader')
         assert meta and meta['schema_version'] == 3, f'{name}: a cell lacks nbgrader metadata'
         ids.append(meta['grade_id'])
-        if meta['solution']:
+        if meta['solution'] and cell['cell_type'] == 'markdown':
+            # nbgrader's "manually graded answer": a written answer the student edits and the instructor grades
+            assert meta['grade'] and not meta['locked'] and meta['points'] > 0, f'{name}: {meta["grade_id"]}'
+            assert not any(hidden(cell)), f'{name}: the written answer {meta["grade_id"]} must not be collapsed'
+        elif meta['solution']:
             assert cell['cell_type'] == 'code' and not meta['locked'] and not meta['grade']
             assert not any(hidden(cell)), f'{name}: the editable cell {meta["grade_id"]} must not be collapsed'
         elif meta['grade']:
@@ -330,7 +334,7 @@ def test_every_cell_has_nbgrader_metadata_with_a_unique_id(name):
 @pytest.mark.parametrize('name', EXERCISES)
 def test_exercises_have_marked_solutions_followed_by_tests(name):
     cells = load(name)['cells']
-    solutions = [i for i, c in enumerate(cells) if c['metadata']['nbgrader']['solution']]
+    solutions = [i for i, c in enumerate(cells) if c['metadata']['nbgrader']['solution'] and c['cell_type'] == 'code']
     assert solutions, f'{name} has no exercise'
     for i in solutions:
         lines = [line.strip() for line in ''.join(cells[i]['source']).splitlines()]
