@@ -65,17 +65,26 @@ def setup_source():
     return SETUP_TEMPLATE.format(package=f'lenet-helpers @ git+https://github.com/{repo}@{branch}')
 
 
-def header_block(notebook_name):
+def header_block(notebook_name, text=''):
+    """The header for a notebook whose opening (outside the block) is text: the d2l link and the data
+    credit are added only when the opening does not already give them."""
     teaches = TEACHES.get(notebook_name[:2], 'the LeNet chapter')
+    d2l = '' if D2L in text else f'Teaches {teaches} of *Dive into Deep Learning*, [section 7.6 LeNet]({D2L}). '
+    credit = '' if 'Zalando' in text else f'Data: [Fashion-MNIST]({FASHION}) by Zalando Research (MIT licence). '
     return '\n'.join([
         START,
         f'{colab_badge(notebook_name)} ',
-        f'Teaches {teaches} of *Dive into Deep Learning*, [section 7.6 LeNet]({D2L}) '
-        f'(section 6.6 of the [classic edition]({CLASSIC}), whose `train_ch6` call shapes `lenet_helpers` follows). '
-        f'Data: [Fashion-MNIST]({FASHION}) by Zalando Research (MIT licence). '
-        'On Colab or Kaggle the first code cell installs `lenet_helpers`; anywhere else it does nothing.',
+        f'{d2l}The code follows the `train_ch6` call shapes of the [classic edition]({CLASSIC}) (section 6.6). '
+        f'{credit}On Colab or Kaggle the first code cell installs `lenet_helpers`; anywhere else it does nothing.',
         STOP,
     ])
+
+
+def _outside_block(text):
+    if START in text and STOP in text:
+        before, rest = text.split(START, 1)
+        return before + rest.split(STOP, 1)[1]
+    return text
 
 
 def with_header(text, block):
@@ -91,7 +100,8 @@ def update(nb, notebook_name):
     """Insert or refresh the header in an nbformat notebook; return True when something changed."""
     before = nbformat.writes(nb)
     first_md = next(i for i, c in enumerate(nb.cells) if c.cell_type == 'markdown')
-    nb.cells[first_md].source = with_header(nb.cells[first_md].source, header_block(notebook_name))
+    text = nb.cells[first_md].source
+    nb.cells[first_md].source = with_header(text, header_block(notebook_name, _outside_block(text)))
     graded = any('nbgrader' in c.metadata for c in nb.cells)
     setup = next((c for c in nb.cells if c.metadata.get('lenet_header') == 'setup'), None)
     if setup is None:
