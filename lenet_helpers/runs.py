@@ -163,12 +163,15 @@ class RunLog:
         import matplotlib.pyplot as plt
         if metric not in METRICS:
             raise ValueError(f'metric must be one of {", ".join(METRICS)}, got {metric!r}.')
+        from . import style
         if ax is None:
             fig, ax = plt.subplots(figsize=(5, 3))
-        for r in self.runs:
-            ax.plot(r.history.epoch, getattr(r.history, metric), marker='o', markersize=3, label=r.name)
+        for i, r in enumerate(self.runs):  # colour-blind-safe colours, each run with its own marker and line
+            ax.plot(r.history.epoch, getattr(r.history, metric), markersize=4, label=r.name, **style.curve_style(i))
         ax.set_xlabel('epoch'), ax.set_ylabel(METRICS[metric]), ax.grid(True)
-        if self.runs:
+        if len(self.runs) > 4:  # many runs: the legend goes beside the plot, off the curves
+            ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.02, 1), frameon=False)
+        elif self.runs:
             ax.legend(fontsize='small')
         return ax.figure
 

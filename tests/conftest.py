@@ -43,5 +43,7 @@ def fake_fashion(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def no_env_data_dir(monkeypatch):
-    """Tests choose their data folders explicitly; the developer's LENET_DATA_DIR must not leak in."""
+    """Tests choose their data and checkpoint folders explicitly; make test's LENET_DATA_DIR and
+    LENET_CHECKPOINT_DIR (meant for the notebooks) must not leak in."""
     monkeypatch.delenv('LENET_DATA_DIR', raising=False)
+    monkeypatch.delenv('LENET_CHECKPOINT_DIR', raising=False)

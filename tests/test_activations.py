@@ -416,6 +416,13 @@ def test_quick_mode_checkpoints_go_to_a_fresh_temporary_folder(monkeypatch, tmp_
     assert A.checkpoint_path('lenet_08') == A.Path('checkpoints') / 'lenet_08.pt'
 
 
+def test_a_named_checkpoint_folder_wins_over_quick_and_full_mode(monkeypatch, tmp_path):
+    monkeypatch.setenv('LENET_CHECKPOINT_DIR', str(tmp_path))
+    for quick in ('1', '0'):
+        monkeypatch.setenv('LENET_QUICK', quick)
+        assert A.checkpoint_path('lenet_08') == tmp_path / 'lenet_08.pt'
+
+
 def test_an_unwritable_destination_is_refused_before_training(tmp_path, trained, capsys):
     net, snaps, history, *_ = trained
     (tmp_path / 'afile').write_text('x')
