@@ -234,11 +234,12 @@ class Student:
             """() => {
                 const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
                 const failed = panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
-                const prompts = [...panel.querySelectorAll('.jp-CodeCell')]  // empty cells never get a number
-                    .filter(c => (c.querySelector('.cm-content') || {}).textContent.trim() !== '')
+                // empty cells never get a number; collapsed cells show no editor (their source is hidden)
+                const prompts = [...panel.querySelectorAll('.jp-CodeCell')]
+                    .filter(c => (e => e && e.textContent.trim() !== '')(c.querySelector('.cm-content')))
                     .map(c => c.querySelector('.jp-InputArea-prompt'));
                 return (failed && failed.textContent.includes('Traceback'))
-                    || prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+                    || (prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)));
             }""", timeout=timeout * 1000, polling=500)
         self.wait_idle(timeout)
 

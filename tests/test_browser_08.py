@@ -32,23 +32,6 @@ UPDATE = 30          # seconds allowed for the picture to change (it takes well 
 EXPLORER = f'{PANEL} .lenet-explorer'
 
 
-class Student08(Student):
-    """test_browser's Student, waiting also past cells whose source is collapsed (no editor in the page)."""
-
-    def wait_done(self, timeout):
-        self.page.wait_for_function(
-            """() => {
-                const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-                const failed = panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
-                const prompts = [...panel.querySelectorAll('.jp-CodeCell')]
-                    .filter(c => (e => e && e.textContent.trim() !== '')(c.querySelector('.cm-content')))
-                    .map(c => c.querySelector('.jp-InputArea-prompt'));
-                return (failed && failed.textContent.includes('Traceback'))
-                    || (prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)));
-            }""", timeout=timeout * 1000, polling=500)
-        self.wait_idle(timeout)
-
-
 def shot(page, name):
     folder = os.environ.get('LENET_SCREENSHOTS')
     if folder:
@@ -143,7 +126,7 @@ def wait_for_new_picture(page, before, what):
 
 
 def test_the_epoch_slider_and_thumbnails_change_the_maps(lab08, browser08):
-    with Student08(browser08, lab08, NOTEBOOK, 'explorer-08') as s:
+    with Student(browser08, lab08, NOTEBOOK, 'explorer-08') as s:
         s.open()
         if os.environ.get('LENET_SCREENSHOTS'):
             heading = s.page.locator(f'{PANEL} .jp-RenderedMarkdown h3', has_text='Solution: open it')
