@@ -3,13 +3,11 @@ import html
 from pathlib import Path
 
 import ipywidgets as widgets
-import torch
-from torch import nn
 
 from ..experiments import controlled_run, describe
 from ..files import check_writable_file
 from ..html import error_html, message_html, shape_table_html
-from ..models import ACTIVATIONS, Design, DesignError, count_params, evaluating, layer_table
+from ..models import ACTIVATIONS, Design, DesignError, check_net, count_params, layer_table
 from ..recipes import CHAPTER_RECIPE, INITS, OPTIMIZERS, Recipe
 from ..runs import RunLog
 from .panels import Panel, lr_slider
@@ -49,24 +47,6 @@ def design_html(net):
     rows = layer_table(net)
     return (f'<b>{count_params(net):,} parameters, {sum(r["macs"] for r in rows):,} multiply-adds per image</b>'
             + shape_table_html(rows))
-
-
-def check_net(net, input_shape=(1, 1, 28, 28)):
-    """Return the shape table rows of net, or raise DesignError saying in words which layer breaks and why."""
-    X = torch.zeros(input_shape)
-    with evaluating(net), torch.no_grad():
-        for i, layer in enumerate(net):
-            shape = tuple(X.shape[1:])
-            if isinstance(layer, nn.Linear) and X.dim() == 2 and X.shape[1] != layer.in_features:
-                raise DesignError(f'layer {i} (Linear) expects {layer.in_features} inputs, but the layer before it '
-                                  f'gives {X.shape[1]} values per image. Make it nn.Linear({X.shape[1]}, '
-                                  f'{layer.out_features}).')
-            try:
-                X = layer(X)
-            except RuntimeError as e:
-                raise DesignError(f'layer {i} ({type(layer).__name__}) cannot take an input of shape '
-                                  f'{"x".join(map(str, shape))}: {str(e).splitlines()[0]}') from None
-    return layer_table(net, input_shape)
 
 
 class ModelBuilder(Panel):
