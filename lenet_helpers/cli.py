@@ -99,7 +99,7 @@ def parser():
                        description='Train a model on the real Fashion-MNIST (or MNIST) data and print '
                                    'a line per epoch and the chapter\'s two closing lines. Each model trains with '
                                    'its own recipe (lenet: the chapter\'s SGD at 0.9 for 10 epochs; lenet_plus: '
-                                   'AdamW with a one-cycle schedule peaking at 0.003 for 6 epochs); '
+                                   'AdamW with a one-cycle schedule peaking at 0.003 for 8 epochs); '
                                    '--optimizer, --lr, --epochs and --batch-size change one part of it.')
     t.add_argument('--model', default='lenet', choices=sorted(models.MODELS),
                    help='which network to train (default lenet, the chapter\'s)')

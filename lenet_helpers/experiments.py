@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 
 from .models import CHAPTER_DESIGN, LENET_PLUS_DESIGN, count_params
 from .recipes import CHAPTER_RECIPE, PLUS_RECIPE, Recipe, initialise, recipe_optimizer
+from .snapshots import Snapshots
 from .runs import RunLog, epochs_to_reach  # noqa: F401  (epochs_to_reach: the notebooks' name for it lives here too)
 from .training import set_seed, train_ch6
 
@@ -15,20 +16,34 @@ def reset_data_order(train_iter, seed):
 
 
 def controlled_run(make_net, train_iter, test_iter, num_epochs=None, lr=None, *, recipe=CHAPTER_RECIPE, seed=0,
-                   **train_kw):
+                   checkpoint=None, **train_kw):
     """Build make_net() and train it by recipe with a fixed seed and data order; return (net, History).
 
     num_epochs and lr, when given, replace the recipe's. Two calls that differ only in make_net see the same
     initial random stream and the same batches. train_kw goes to train_ch6 (on_progress=, stop=, device=...).
+    With ``checkpoint`` (a path, e.g. checkpoint_path('lenet_chapter')) a completed run saved there with the
+    same epochs, learning rate and number of training images is loaded instead of trained again (notebook 07
+    reuses notebook 04's run this way), and a new completed run is saved there.
     """
+    from .activations import load_trained, save_checkpoint
     if not isinstance(recipe, Recipe):
         raise TypeError(f'recipe must be a lenet_helpers.Recipe, got {type(recipe).__name__}.')
     recipe = recipe.replace(**{k: v for k, v in (('epochs', num_epochs), ('lr', lr)) if v is not None})
     reset_data_order(train_iter, seed)
     net = initialise(make_net(), recipe.init)
+    if checkpoint is not None:
+        saved = load_trained(net, checkpoint, epochs=recipe.epochs, lr=recipe.lr,
+                             examples=getattr(train_iter, 'num_examples', None))
+        if saved:
+            return net, saved[0]
     opt = recipe_optimizer(net, recipe, len(train_iter))
     train_kw.setdefault('animate', False)
+    if checkpoint is not None:  # saved with snapshots, as notebook 08's explorer needs them
+        snapshots, watcher = Snapshots(net), train_kw.pop('on_progress', None)
+        train_kw['on_progress'] = lambda p: (snapshots(p), watcher and watcher(p))
     history = train_ch6(net, train_iter, test_iter, recipe.epochs, recipe.lr, init=False, optimizer=opt, **train_kw)
+    if checkpoint is not None and history.stopped == 'completed':
+        save_checkpoint(net, checkpoint, history, snapshots)
     return net, history
 
 

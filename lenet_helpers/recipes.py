@@ -35,7 +35,7 @@ class Recipe:
 
 
 CHAPTER_RECIPE = Recipe()  # the chapter's: SGD at 0.9, 10 epochs, batch 128, Xavier init
-PLUS_RECIPE = Recipe(optimizer='adam', lr=0.003, schedule='one-cycle', epochs=6, init='xavier',
+PLUS_RECIPE = Recipe(optimizer='adam', lr=0.003, schedule='one-cycle', epochs=8, init='xavier',
                      weight_decay=1e-4)  # lenet_plus's (notebook 06)
 
 

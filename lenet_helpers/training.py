@@ -355,6 +355,7 @@ def _recorded_settings(net, train_iter, num_epochs, lr, optimizer, init, amp, se
         source = type(train_iter.dataset).__name__
     recorded = {'model': getattr(net, 'name', None) or type(net).__name__, 'lr': lr, 'epochs': num_epochs,
                 'batch_size': getattr(train_iter, 'batch_size', None),
+                'examples': getattr(train_iter, 'num_examples', None),
                 'data': str(source) if source is not None else None,
                 'optimizer': type(optimizer).__name__ if optimizer is not None else 'SGD',
                 'init': 'xavier' if init else 'kept', 'amp': amp}

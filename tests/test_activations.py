@@ -225,6 +225,23 @@ def test_only_a_completed_run_is_reused(tmp_path, trained, capsys):
     assert len(got_snaps) == 4 and equal_states(A.copy_state(got_snaps.net_at(0)), snaps.states[0])
 
 
+def test_a_run_with_other_settings_is_not_reused(tmp_path, trained, capsys):
+    """Notebooks share a checkpoint (04 saves the chapter's run, 08 reuses it) only when it is the same run."""
+    net, snaps, history, *_ = trained
+    path = tmp_path / 'lenet.pt'
+    A.save_checkpoint(net, path, history, snaps)
+    epochs = history.settings['epochs']
+    fresh = lh.lenet()
+    start = A.copy_state(fresh)
+    assert A.load_trained(fresh, path, epochs=epochs + 7, lr=history.settings['lr']) is None
+    out = capsys.readouterr().out
+    assert f'epochs {epochs} instead of {epochs + 7}' in out and 'not reused' in out
+    assert equal_states(A.copy_state(fresh), start)
+    assert A.load_trained(fresh, path, epochs=epochs, lr=history.settings['lr'],
+                          examples=history.settings['examples']) is not None
+    assert 'Loaded the trained net' in capsys.readouterr().out
+
+
 # --- feature maps and figures ----------------------------------------------------------------------------
 def test_block_outputs_of_lenet_and_lenet_plus():
     x = torch.rand(1, 1, 28, 28)

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 import lenet_helpers as lh
+import lenet_helpers.activations as A
 from lenet_helpers.controls import builder as B
 from lenet_helpers import html as H
 from lenet_helpers import recipes
@@ -68,6 +69,23 @@ def test_controlled_runs_repeat_exactly():
     _, h1 = E.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
     _, h2 = E.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05, **QUIET)
     assert h1.train_loss == h2.train_loss and h1.test_acc == h2.test_acc
+
+
+def test_controlled_run_reuses_only_a_completed_run_with_the_same_settings(tmp_path, capsys):
+    train, test = tiny_data()
+    path = tmp_path / 'run.pt'
+    make = lambda: lh.build_lenet(activation='relu', pool='max')
+    net1, h1 = E.controlled_run(make, train, test, 1, 0.05, checkpoint=path, **QUIET)
+    assert path.exists() and 'No saved run' in capsys.readouterr().out
+    net2, h2 = E.controlled_run(make, train, test, 1, 0.05, checkpoint=path, **QUIET)
+    assert 'Loaded the trained net' in capsys.readouterr().out
+    assert len(A.read_checkpoint(path).states) == 2  # epoch 0 and epoch 1, for 08's explorer
+    assert h2.test_acc == h1.test_acc and all(torch.equal(a, b) for a, b in zip(net1.state_dict().values(),
+                                                                              net2.state_dict().values()))
+    _, h3 = E.controlled_run(make, train, test, 1, 0.01, checkpoint=path, **QUIET)  # another lr: trained again
+    assert 'lr 0.05 instead of 0.01' in capsys.readouterr().out and h3.settings['lr'] == 0.01
+    _, h4 = E.controlled_run(make, train, test, 1, 0.01, **QUIET)
+    assert h4.train_loss == h3.train_loss  # with or without a checkpoint, the same run
 
 
 def test_initialise_choices_change_the_weights():

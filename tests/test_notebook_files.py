@@ -438,3 +438,12 @@ def test_timings_merge_and_the_readme_table_follows_them(tmp_path):
     assert '| notebook | 01 | 02 |' in text and '| full mode | 95 s | 4 s |' in text
     assert 'old typed table' not in text and text.startswith('intro\n') and text.endswith('after\n')
     assert 'Measured 2026-11-29 on:' in text
+
+
+def test_timing_table_blames_other_programs_only_when_the_load_says_so():
+    runner = _runner()
+    entry = {'seconds': 10.0, 'cpu': 'X', 'cores': 2, 'threads': 'default', 'date': '2026-11-29'}
+    own = runner.timing_table({'full': {'01_a.ipynb': {**entry, 'load': 1.9}}})
+    shared = runner.timing_table({'full': {'01_a.ipynb': {**entry, 'load': 3.9}}})
+    assert "notebooks' own training" in own and 'other programs' not in own
+    assert 'other programs shared the CPU' in shared

@@ -66,8 +66,15 @@ def timing_table(data):
     loads = [e['load'] for e in full.values() if 'load' in e]
     span = f'{min(loads):g}' if loads and min(loads) == max(loads) else f'{min(loads, default=0):g} to ' \
         f'{max(loads, default=0):g}'
-    busy = (f' The load average during the runs was {span} on {full[names[0]]["cores"]} cores: other '
-            'programs shared the CPU, and on an idle machine the notebooks run faster.' if loads else '')
+    cores = full[names[0]]['cores']
+    if not loads:
+        busy = ''
+    elif max(loads) > cores + 0.5:  # more runnable work than the notebook's own threads
+        busy = (f' The load average during the runs was {span} on {cores} cores: other programs shared the CPU,'
+                ' and on an idle machine the notebooks run faster.')
+    else:
+        busy = (f' The load average during the runs was {span} on {cores} cores: the notebooks\' own training,'
+                ' nothing else running.')
     dates = sorted({e['date'] for e in full.values()})
     when = dates[0] if len(dates) == 1 else f'{dates[0]} to {dates[-1]}'
     return '\n'.join(rows) + f'\n\nMeasured {when} on: ' + '; '.join(machines) + '.' + busy
