@@ -3,8 +3,8 @@ import matplotlib.pyplot as plt
 
 from .models import CHAPTER_DESIGN, LENET_PLUS_DESIGN, count_params
 from .recipes import CHAPTER_RECIPE, PLUS_RECIPE, Recipe, initialise, recipe_optimizer
-from .snapshots import Snapshots
 from .runs import RunLog, epochs_to_reach  # noqa: F401  (epochs_to_reach: the notebooks' name for it lives here too)
+from .snapshots import Snapshots
 from .training import set_seed, train_ch6
 
 

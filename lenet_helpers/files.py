@@ -6,6 +6,32 @@ import tempfile
 from pathlib import Path
 
 
+def read_json(path, what, writer, error=ValueError):
+    """Read the JSON file `writer` wrote at path; any reason it cannot be read raises `error` naming the file.
+
+    ``what`` names the file for the reader ("history", "run log"); every message starts with
+    "Cannot load the {what} {path}:" and says what is wrong: no such file, a folder, a binary file, or
+    JSON that stops part-way (a truncated or damaged file).
+    """
+    path = Path(path)
+    start = f'Cannot load the {what} {path}:'
+    try:
+        text = path.read_text(encoding='utf-8')
+    except FileNotFoundError:
+        raise error(f'{start} there is no such file. Check the name, or save a {what} there first.') from None
+    except IsADirectoryError:
+        raise error(f'{start} it is a folder. Give the {what} file inside it.') from None
+    except UnicodeDecodeError:
+        raise error(f'{start} it is a binary file, not the JSON text {writer} writes.') from None
+    except OSError as e:
+        raise error(f'{start} {e.strerror or e}.') from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f'{start} it is not complete JSON ({e.msg} at line {e.lineno}); the file is truncated or '
+                    f'damaged.') from None
+
+
 def json_safe(value):
     """Return value with numpy/torch scalars as Python numbers; raise TypeError for what JSON cannot hold."""
     if value is None or isinstance(value, (bool, int, str)):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .files import atomic_write_json, check_writable_file
+from .files import atomic_write_json, check_writable_file, read_json
 from .models import Design
 from .recipes import Recipe
 from .training import History
@@ -199,21 +199,7 @@ class RunLog:
         an error too, unless skip_bad=True: then the good runs load and ``log.problems`` lists the bad ones.
         """
         path = Path(path)
-        try:
-            text = path.read_text(encoding='utf-8')
-        except FileNotFoundError:
-            raise RunFileError(f'{path} does not exist: check the file name, or save a run log there first.') from None
-        except IsADirectoryError:
-            raise RunFileError(f'{path} is a folder, not a run log file.') from None
-        except UnicodeDecodeError:
-            raise RunFileError(f'{path} is not a run log: it is not text (a binary file?).') from None
-        except OSError as e:
-            raise RunFileError(f'{path} cannot be read: {e.strerror}.') from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise RunFileError(f'{path} is not a run log: it is not valid JSON (line {e.lineno}: {e.msg}); '
-                               f'it may be truncated or damaged.') from None
+        data = read_json(path, 'run log', 'RunLog.save', RunFileError)
         if isinstance(data, list):
             entries = data  # version 1
         elif isinstance(data, dict) and data.get('schema') == SCHEMA and isinstance(data.get('runs'), list):

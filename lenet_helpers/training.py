@@ -1,5 +1,4 @@
 """The chapter's training loop, train_ch6, with its small helpers; stoppable, checked and fast."""
-import json
 import math
 import random
 import time
@@ -185,25 +184,8 @@ class History:
     @classmethod
     def load(cls, path):
         """Read a history written by save(); a missing, truncated, binary or foreign file raises ValueError."""
-        from pathlib import Path
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise ValueError(f'Cannot load the history {path}: there is no such file.') from None
-        except IsADirectoryError:
-            raise ValueError(f'Cannot load the history {path}: it is a folder. Give the history.json file.') from None
-        except UnicodeDecodeError:
-            raise ValueError(f'Cannot load the history {path}: it is a binary file, not the JSON text '
-                             f'History.save writes.') from None
-        except OSError as e:
-            raise ValueError(f'Cannot load the history {path}: {e.strerror or e}.') from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'Cannot load the history {path}: it is not complete JSON ({e.msg} at line '
-                             f'{e.lineno}); the file is truncated or damaged.') from None
-        return cls.from_dict(d, source=f'The file {path}')
+        from .files import read_json
+        return cls.from_dict(read_json(path, 'history', 'History.save'), source=f'The file {path}')
 
     def __repr__(self):
         if not self.epoch:

@@ -20,6 +20,7 @@ lenet-shape-calculator, lenet-conv1-kernel and lenet-shape-table; 04 draws its l
 display handle. LENET_BROWSER_ROOT=DIR serves DIR instead of the repository (DIR/notebooks/02_... and
 04_... must exist), for trying the test on stand-in notebooks.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -97,17 +98,11 @@ def write_scratch_notebooks(folder):
         nbformat.write(nb, folder.parent / name)
 
 
-@pytest.fixture(scope='module')
-def lab(tmp_path_factory):
-    missing = [nb for nb in (NB_SHAPES, NB_TRAINING) if not (SERVE / nb).is_file()]
-    if missing:
-        pytest.fail(f'The browser test needs {", ".join(missing)} in {SERVE}: the notebooks are missing.')
-    global CHROMIUM
-    CHROMIUM = browser_lookup.chromium_or_skip()  # a failure under CI=true, else a skip saying how to get one
-    tmp = tmp_path_factory.mktemp('jupyter')
-    serve = tmp / 'serve'  # a copy: Run All, clicks and saves never touch the real notebooks
-    shutil.copytree(SERVE / 'notebooks', serve / 'notebooks', ignore=shutil.ignore_patterns('checkpoints'))
-    write_scratch_notebooks(serve / 'scratch')
+@contextlib.contextmanager
+def jupyterlab(tmp, serve, log_name):
+    """JupyterLab serving the folder `serve` on a free localhost port with a random token and fresh
+    config/data/settings/workspace folders under tmp (Binder's settings, autosave off); yields base, token,
+    log and user_data (Chromium's profile folder). Stopped at the end, also when a test fails."""
     for sub in ('config', 'data', 'runtime', 'settings', 'workspaces'):
         (tmp / sub).mkdir()
     write_user_settings(tmp / 'settings')
@@ -122,7 +117,7 @@ def lab(tmp_path_factory):
     # only fight it (PyTorch's spinning threads slow down many times over on a busy core).
     env.setdefault('OMP_NUM_THREADS', '1')
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / 'jupyterlab.log'
+    log_path = ARTIFACTS / log_name
     log = open(log_path, 'w')
     server = subprocess.Popen(
         [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', '--ServerApp.allow_root=True',
@@ -145,11 +140,6 @@ def lab(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f'JupyterLab did not answer within {SERVER_START} s; log: {log_path}')
             time.sleep(0.5)
-        # the settings Binder users get (binder/overrides.json) are valid and in force here too
-        for plugin, wanted in {**json.loads(OVERRIDES.read_text()), **NO_AUTOSAVE}.items():
-            with urllib.request.urlopen(f'{base}/lab/api/settings/{plugin}?token={token}', timeout=10) as r:
-                composite = json.load(r)['settings']
-            assert {k: composite.get(k) for k in wanted} == wanted, f'{plugin}: {composite}'
         yield {'base': base, 'token': token, 'log': log_path, 'user_data': tmp / 'chromium'}
     finally:
         for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
@@ -165,17 +155,45 @@ def lab(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope='module')
-def browser(lab):
+@contextlib.contextmanager
+def chromium(lab, height):
+    """Debian's Chromium, headless, 1280 px wide, driven by playwright; closed at the end."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(lab['user_data']), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={'width': 1280, 'height': 1000})
+            viewport={'width': 1280, 'height': height})
         try:
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    missing = [nb for nb in (NB_SHAPES, NB_TRAINING) if not (SERVE / nb).is_file()]
+    if missing:
+        pytest.fail(f'The browser test needs {", ".join(missing)} in {SERVE}: the notebooks are missing.')
+    global CHROMIUM
+    CHROMIUM = browser_lookup.chromium_or_skip()  # a failure under CI=true, else a skip saying how to get one
+    tmp = tmp_path_factory.mktemp('jupyter')
+    serve = tmp / 'serve'  # a copy: Run All, clicks and saves never touch the real notebooks
+    shutil.copytree(SERVE / 'notebooks', serve / 'notebooks', ignore=shutil.ignore_patterns('checkpoints'))
+    write_scratch_notebooks(serve / 'scratch')
+    with jupyterlab(tmp, serve, 'jupyterlab.log') as running:
+        # the settings Binder users get (binder/overrides.json) are valid and in force here too
+        for plugin, wanted in {**json.loads(OVERRIDES.read_text()), **NO_AUTOSAVE}.items():
+            with urllib.request.urlopen(f'{running["base"]}/lab/api/settings/{plugin}?token={running["token"]}',
+                                        timeout=10) as r:
+                composite = json.load(r)['settings']
+            assert {k: composite.get(k) for k in wanted} == wanted, f'{plugin}: {composite}'
+        yield running
+
+
+@pytest.fixture(scope='module')
+def browser(lab):
+    with chromium(lab, 1000) as context:
+        yield context
 
 
 class Student:

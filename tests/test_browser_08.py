@@ -8,23 +8,16 @@ the working tree), runs it in quick mode and checks the feature-map explorer:
 - pressing B under a thumbnail shows that image as input B.
 Reuses the JupyterLab driver of tests/test_browser.py. LENET_SCREENSHOTS=DIR keeps screenshots of each step.
 """
-import json
 import os
-import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 import browser_lookup
-
-from test_browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PANEL, ROOT, SERVER_START, Student,
-                          free_port, write_user_settings)
+import test_browser
+from test_browser import PANEL, ROOT, Student, chromium, jupyterlab
 
 NOTEBOOK = 'notebooks/08_activations.ipynb'
 RUN_DONE = 900       # seconds: quick-mode training on a busy 2-core machine
@@ -41,76 +34,20 @@ def shot(page, name):
 
 @pytest.fixture(scope='module')
 def lab08(tmp_path_factory):
-    global CHROMIUM
-    CHROMIUM = browser_lookup.chromium_or_skip()  # a failure under CI=true, else a skip saying how to get one
+    # a failure under CI=true, else a skip saying how to get one; chromium() launches this one
+    test_browser.CHROMIUM = browser_lookup.chromium_or_skip()
     tmp = tmp_path_factory.mktemp('jupyter08')
     serve = tmp / 'serve'
     (serve / 'notebooks').mkdir(parents=True)
     shutil.copy(ROOT / NOTEBOOK, serve / NOTEBOOK)  # a copy: the run's outputs never reach the repository
-    for sub in ('config', 'data', 'runtime', 'settings', 'workspaces'):
-        (tmp / sub).mkdir()
-    write_user_settings(tmp / 'settings')
-    autosave = tmp / 'settings' / '@jupyterlab' / 'docmanager-extension' / 'plugin.jupyterlab-settings'
-    autosave.parent.mkdir(parents=True, exist_ok=True)
-    autosave.write_text(json.dumps({'autosave': False}))
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ,
-               JUPYTER_CONFIG_DIR=str(tmp / 'config'), JUPYTER_DATA_DIR=str(tmp / 'data'),
-               JUPYTER_RUNTIME_DIR=str(tmp / 'runtime'), JUPYTERLAB_SETTINGS_DIR=str(tmp / 'settings'),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp / 'workspaces'), IPYTHONDIR=str(tmp / 'ipython'),
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get('PYTHONPATH')) if p))
-    env.setdefault('LENET_QUICK', '1')
-    env.setdefault('OMP_NUM_THREADS', '1')
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / 'jupyterlab-08.log'
-    log = open(log_path, 'w')
-    server = subprocess.Popen(
-        [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', '--ServerApp.allow_root=True',
-         f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}',
-         f'--ServerApp.root_dir={serve}', '--LabApp.news_url=None', '--LabApp.check_for_updates_class='
-         'jupyterlab.NeverCheckForUpdate'],
-        cwd=serve, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f'http://127.0.0.1:{port}'
-    try:
-        deadline = time.monotonic() + SERVER_START
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f'JupyterLab exited with {server.returncode}; log: {log_path}')
-            try:
-                with urllib.request.urlopen(f'{base}/api/status?token={token}', timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f'JupyterLab did not answer within {SERVER_START} s; log: {log_path}')
-            time.sleep(0.5)
-        yield {'base': base, 'token': token, 'log': log_path, 'user_data': tmp / 'chromium', 'serve': serve}
-    finally:
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(server.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                server.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        log.close()
+    with jupyterlab(tmp, serve, 'jupyterlab-08.log') as running:
+        yield {**running, 'serve': serve}
 
 
 @pytest.fixture(scope='module')
 def browser08(lab08):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(lab08['user_data']), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={'width': 1280, 'height': 900})
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(lab08, 900) as context:
+        yield context
 
 
 def wait_for_new_picture(page, before, what):

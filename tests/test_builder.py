@@ -209,7 +209,7 @@ def test_builder_saves_and_reloads_the_leaderboard(tmp_path):
     assert 'sigmoid avg' in other.table.value
     other.path.value = str(tmp_path / 'missing.json')
     other.load_button.click()
-    assert 'does not exist' in other.message.value and len(other.log) == 1
+    assert 'no such file' in other.message.value and len(other.log) == 1
 
 
 def test_a_new_empty_builder_never_overwrites_a_saved_leaderboard(tmp_path):

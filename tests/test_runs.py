@@ -79,8 +79,8 @@ def test_version_1_files_still_load_and_merge_by_content(tmp_path):
 @pytest.mark.parametrize('content, words', [
     ('{"not": "a run log"}', 'not a run log written by RunLog.save'),
     ('[{"name": "x", "history": {"epoch": [1], "train_loss": [1.0], "train_acc": [0.5], "test_acc": [0.5], '
-     '"seconds": [1.0]}}, ', 'not valid JSON'),
-    ('', 'not valid JSON'),
+     '"seconds": [1.0]}}, ', 'not complete JSON'),
+    ('', 'not complete JSON'),
     ('{"schema": "lenet-runs/99", "runs": []}', 'another version of lenet_helpers'),
     ('[{"name": 3, "history": {}}]', '"name" is missing or not a text'),
     ('[{"name": "x", "history": {"epoch": [1, 2], "test_acc": [0.5]}}]', 'equally long lists'),
@@ -98,7 +98,7 @@ def test_damaged_or_foreign_files_give_one_clear_message(tmp_path, content, word
 
 def test_binary_missing_and_folder_paths_give_messages(tmp_path):
     (tmp_path / 'bin.json').write_bytes(bytes(range(256)))
-    for path, words in ((tmp_path / 'bin.json', 'not text'), (tmp_path / 'nope.json', 'does not exist'),
+    for path, words in ((tmp_path / 'bin.json', 'binary file'), (tmp_path / 'nope.json', 'no such file'),
                         (tmp_path, 'is a folder')):
         with pytest.raises(lh.RunFileError, match=words):
             lh.RunLog.load(path)
