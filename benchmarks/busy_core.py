@@ -51,8 +51,8 @@ def main():
         return child(None if args.child == 'auto' else int(args.child), args.epochs)
 
     from lenet_helpers.threads import available_cpus, candidate_threads
-    cpu = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-    model = next((line.split(':', 1)[1].strip() for line in cpu.splitlines() if line.startswith('Model name')), '?')
+    from train_speed import cpu_model  # this folder is on sys.path when the script runs
+    model = cpu_model()
     fixed = candidate_threads(available_cpus())
     print(f'{model}: {available_cpus()} CPUs available; {args.epochs} epochs per run; fixed counts {fixed}')
     rows = []

@@ -174,8 +174,8 @@ def load_trained(net, path, **expected):
     ``expected`` names settings the run must have had, as train_ch6 records them (e.g. ``epochs=10,
     lr=0.9, examples=60000``), so a run saved by another notebook is reused only if it is the same run.
     Says why it does not reuse a file: none there yet, a run that did not complete (stopped,
-    interrupted, diverged, or saved without a record), or one with other settings; then checks the file can be written, so training
-    does not start for nothing. A damaged, foreign or other-architecture file raises CheckpointError
+    interrupted, diverged, or saved without a record), or one with other settings; then checks the file
+    can be written, so training does not start for nothing. A damaged, foreign or other-architecture file raises CheckpointError
     before any training starts, so nothing is overwritten by accident.
     """
     path = Path(path)
@@ -188,18 +188,15 @@ def load_trained(net, path, **expected):
     for state in checkpoint.states:
         check_fits(net, state, path)
     if not checkpoint.completed:
-        how = (f'ended as {checkpoint.history.stopped!r} after {len(checkpoint.history.epoch)} epoch(s)'
+        why = (f'ended as {checkpoint.history.stopped!r} after {len(checkpoint.history.epoch)} epoch(s)'
                if checkpoint.history else 'has no record of how its run ended (an older version saved it)')
+    else:
+        settings = checkpoint.history.settings or {}
+        differ = [f'{k} {settings.get(k)} instead of {v}' for k, v in expected.items() if settings.get(k) != v]
+        why = f'had other settings ({", ".join(differ)})' if differ else None
+    if why:
         check_writable_file(path, 'checkpoint')
-        print(f'The run saved at {path} {how}: it is not reused. Training again; the new run replaces it.')
-        return None
-    settings = checkpoint.history.settings or {}
-    differ = {k: (settings.get(k), v) for k, v in expected.items() if settings.get(k) != v}
-    if differ:
-        check_writable_file(path, 'checkpoint')
-        print(f'The run saved at {path} had other settings (' + ', '.join(
-            f'{k} {have} instead of {want}' for k, (have, want) in differ.items())
-            + '): it is not reused. Training again; the new run replaces it.')
+        print(f'The run saved at {path} {why}: it is not reused. Training again; the new run replaces it.')
         return None
     net.load_state_dict(checkpoint.state)
     net.eval()

@@ -40,7 +40,12 @@ def controlled_run(make_net, train_iter, test_iter, num_epochs=None, lr=None, *,
     train_kw.setdefault('animate', False)
     if checkpoint is not None:  # saved with snapshots, as notebook 08's explorer needs them
         snapshots, watcher = Snapshots(net), train_kw.pop('on_progress', None)
-        train_kw['on_progress'] = lambda p: (snapshots(p), watcher and watcher(p))
+
+        def on_progress(p):
+            snapshots(p)
+            if watcher is not None:
+                watcher(p)
+        train_kw['on_progress'] = on_progress
     history = train_ch6(net, train_iter, test_iter, recipe.epochs, recipe.lr, init=False, optimizer=opt, **train_kw)
     if checkpoint is not None and history.stopped == 'completed':
         save_checkpoint(net, checkpoint, history, snapshots)
