@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import data, files, models, plotting, training
+from .recipes import CHAPTER_RECIPE, PLUS_RECIPE
 
 
 class CommandError(ValueError):
@@ -98,21 +99,22 @@ def parser():
     t = sub.add_parser('train', help='train a model and save its curve (PNG) and history (JSON)',
                        description='Train a model on the real Fashion-MNIST (or MNIST) data and print '
                                    'a line per epoch and the chapter\'s two closing lines. Each model trains with '
-                                   'its own recipe (lenet: the chapter\'s SGD at 0.9 for 10 epochs; lenet_plus: '
-                                   'AdamW with a one-cycle schedule peaking at 0.003 for 8 epochs); '
-                                   '--optimizer, --lr, --epochs and --batch-size change one part of it.')
+                                   f'its own recipe (lenet: {CHAPTER_RECIPE.summary()}; lenet_plus: '
+                                   f'{PLUS_RECIPE.summary()}); --optimizer, --lr, --epochs and --batch-size '
+                                   f'change one part of it.')
     t.add_argument('--model', default='lenet', choices=sorted(models.MODELS),
                    help='which network to train (default lenet, the chapter\'s)')
     t.add_argument('--epochs', type=positive_int, default=None,
                    help='number of passes over the training set (default: the model\'s recipe, 10 for lenet)')
     t.add_argument('--lr', type=positive_float, default=None,
-                   help='learning rate, the peak for a one-cycle schedule (default: the model\'s recipe, '
-                        '0.9 for lenet, 0.003 for lenet_plus)')
+                   help=f'learning rate, the peak for a one-cycle schedule (default: the model\'s recipe, '
+                        f'{CHAPTER_RECIPE.lr:g} for lenet, {PLUS_RECIPE.lr:g} for lenet_plus)')
     t.add_argument('--batch-size', type=positive_int, default=None,
                    help='examples per minibatch (default: the model\'s recipe, 128)')
     t.add_argument('--optimizer', default=None, choices=['sgd', 'momentum', 'adam'],
                    help='sgd: plain SGD (the chapter\'s); momentum: Nesterov SGD; adam: AdamW. Default: the '
-                        'model\'s recipe (lenet: sgd; lenet_plus: adam with a one-cycle schedule)')
+                        f'model\'s recipe (lenet: {CHAPTER_RECIPE.optimizer}; lenet_plus: {PLUS_RECIPE.optimizer} '
+                        f'with a one-cycle schedule)')
     t.add_argument('--dataset', default='fashion-mnist', choices=['fashion-mnist', 'mnist'],
                    help='which data to train on (default fashion-mnist)')
     t.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: the best available)')

@@ -63,7 +63,8 @@ def plot_runs(log, metrics=('test_acc', 'train_loss'), figsize=(9, 3)):
 
 def describe(design):
     """A one-line summary of a Design, e.g. 'conv 6-16 k5 sigmoid avg | fc 120-84'."""
-    extras = (' bn' if design.batch_norm else '') + (f' drop{design.dropout:g}' if design.dropout else '')
+    extras = ((' pool-first' if design.pool_first and design.pool else '') + (' bn' if design.batch_norm else '')
+              + (f' drop{design.dropout:g}' if design.dropout else ''))
     fc = '-'.join(map(str, design.hidden)) or 'none'
     ks = design.kernel_sizes
     k = str(ks[0]) if len(set(ks)) == 1 else '-'.join(map(str, ks))
@@ -81,8 +82,9 @@ ABLATIONS = {
     'undo max pooling (average)': (LENET_PLUS_DESIGN.replace(pool='avg'), PLUS_RECIPE),
     'undo batch norm': (LENET_PLUS_DESIGN.replace(batch_norm=False), PLUS_RECIPE),
     'undo dropout': (LENET_PLUS_DESIGN.replace(dropout=0.0), PLUS_RECIPE),
+    'undo pooling first (pool after ReLU)': (LENET_PLUS_DESIGN.replace(pool_first=False), PLUS_RECIPE),
     "undo 3rd conv and widths (LeNet's 6-16 conv)": (LENET_PLUS_DESIGN.replace(**_CHAPTER_CONVS), PLUS_RECIPE),
-    'undo Adam + one-cycle (SGD lr 0.1)': (LENET_PLUS_DESIGN, PLUS_RECIPE.replace(lr=0.1, **_SGD)),
+    'undo momentum + one-cycle (plain SGD lr 0.1)': (LENET_PLUS_DESIGN, PLUS_RECIPE.replace(lr=0.1, **_SGD)),
     "the chapter's LeNet and recipe": (CHAPTER_DESIGN, CHAPTER_RECIPE),
 }
 
@@ -105,6 +107,8 @@ def add_ablation_command(sub):
                                    'data order and epochs, and save every run as a run log.')
     a.add_argument('--epochs', type=int, default=3, help='epochs per variant (default 3)')
     a.add_argument('--n-train', type=int, default=None, help='use only the first N training images')
+    a.add_argument('--threads', type=int, default=None,
+                   help='CPU threads for every variant (default: measured per run; fix it to compare seconds)')
     a.add_argument('--out', default='notebooks/results/ablation.json', help='run log to write')
     a.set_defaults(run=ablation_command)
     return a
@@ -116,9 +120,11 @@ def ablation_command(args):
     from .files import check_writable_file
     if args.epochs < 1:
         raise ValueError(f'--epochs must be at least 1, got {args.epochs}.')
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f'--threads must be at least 1, got {args.threads}.')
     check_writable_file(args.out, 'ablation run log')
     train_iter, test_iter = load_data_fashion_mnist(128, seed=0, n_train=args.n_train)
-    log = run_ablation(train_iter, test_iter, args.epochs, progress=False, log_epochs=True)
+    log = run_ablation(train_iter, test_iter, args.epochs, progress=False, log_epochs=True, threads=args.threads)
     log.save(args.out)
     print(f'wrote {args.out}')
     return 0

@@ -7,6 +7,7 @@ from torch import nn
 from .training import xavier_init
 
 OPTIMIZERS = ('sgd', 'momentum', 'adam')
+OPTIMIZER_NAMES = {'sgd': 'SGD', 'momentum': 'SGD with Nesterov momentum', 'adam': 'AdamW'}
 SCHEDULES = ('constant', 'one-cycle')
 INITS = ('xavier', 'kaiming', 'pytorch default')
 
@@ -26,6 +27,14 @@ class Recipe:
         """A copy with some settings changed."""
         return replace(self, **changes)
 
+    def summary(self):
+        """The recipe in words, e.g. 'SGD, lr 0.9, 10 epochs, batch 128' for the chapter's."""
+        lr = (f'a one-cycle schedule peaking at lr {self.lr:g}' if self.schedule == 'one-cycle'
+              else f'lr {self.lr:g}')
+        decay = [f'weight decay {self.weight_decay:g}'] if self.weight_decay else []
+        return ', '.join([OPTIMIZER_NAMES.get(self.optimizer, self.optimizer), lr, *decay,
+                          f'{self.epochs} epochs', f'batch {self.batch_size}'])
+
     def to_dict(self):
         return asdict(self)
 
@@ -35,8 +44,8 @@ class Recipe:
 
 
 CHAPTER_RECIPE = Recipe()  # the chapter's: SGD at 0.9, 10 epochs, batch 128, Xavier init
-PLUS_RECIPE = Recipe(optimizer='adam', lr=0.003, schedule='one-cycle', epochs=8, init='xavier',
-                     weight_decay=1e-4)  # lenet_plus's (notebook 06)
+PLUS_RECIPE = Recipe(optimizer='momentum', lr=0.1, schedule='one-cycle', epochs=6, init='xavier',
+                     weight_decay=5e-4)  # lenet_plus's (notebook 06)
 
 
 def initialise(net, init):

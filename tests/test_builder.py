@@ -306,7 +306,10 @@ def test_ablation_is_a_cli_subcommand_that_checks_its_destination_first(tmp_path
     assert cli.main(['ablation', '--epochs', '1', '--out', str(tmp_path)]) == 2  # a folder: refused at once
     assert 'folder' in capsys.readouterr().err and not loads
     out = tmp_path / 'ablation.json'
-    assert cli.main(['ablation', '--epochs', '1', '--n-train', '128', '--out', str(out)]) == 0
+    assert cli.main(['ablation', '--epochs', '1', '--threads', '0', '--out', str(out)]) == 2
+    assert '--threads must be at least 1' in capsys.readouterr().err and not loads
+    assert cli.main(['ablation', '--epochs', '1', '--n-train', '128', '--threads', '1', '--out', str(out)]) == 0
     log = lh.RunLog.load(out)
     assert [r.name for r in log] == list(E.ABLATIONS) and loads == [{'seed': 0, 'n_train': 128}]
+    assert [r.history.threads for r in log] == [1, 1]  # fixed for every variant, so their seconds compare
     assert log[1].design.activation == 'sigmoid' and log[0].recipe == lh.PLUS_RECIPE.replace(epochs=1)

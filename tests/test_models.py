@@ -50,6 +50,28 @@ def test_build_lenet_options_change_the_network():
     assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
 
 
+def test_pool_first_moves_pooling_before_norm_and_activation():
+    knobs = dict(channels=(8, 16), activation='relu', pool='max', batch_norm=True)
+    after = [r['layer'] for r in lh.layer_table(lh.build_lenet(**knobs))]
+    first = [r['layer'] for r in lh.layer_table(lh.build_lenet(pool_first=True, **knobs))]
+    assert after[1:5] == ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d']
+    assert first[1:5] == ['Conv2d', 'MaxPool2d', 'BatchNorm2d', 'ReLU']
+    assert sorted(first) == sorted(after)
+    # Batch norm after pooling works on the smaller map: same output shapes, same parameter count.
+    a, b = lh.build_lenet(**knobs), lh.build_lenet(pool_first=True, **knobs)
+    assert lh.count_params(a) == lh.count_params(b) and b(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_pool_first_without_batch_norm_gives_the_same_function_for_relu_and_max():
+    # max and ReLU commute, so without batch norm pooling first changes the cost and not the result.
+    torch.manual_seed(0)
+    a = lh.build_lenet(channels=(8, 16), activation='relu', pool='max')
+    b = lh.build_lenet(channels=(8, 16), activation='relu', pool='max', pool_first=True)
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.allclose(a(x), b(x), atol=1e-6)
+
+
 @pytest.mark.parametrize('kwargs, fragment', [
     ({'kernel_sizes': (5, 15)}, 'conv2: the input map is 14x14 but the kernel is 15x15'),
     ({'channels': (6, 16, 32), 'kernel_sizes': (5, 5, 7), 'paddings': (2, 0, 0), 'strides': (1, 1, 1)},

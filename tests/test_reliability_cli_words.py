@@ -78,7 +78,8 @@ def test_lenet_plus_trains_with_its_own_recipe_by_default(tmp_path, captured):
     r = recipes.PLUS_RECIPE
     assert (captured['epochs'], captured['lr'], captured['batch_size']) == (r.epochs, r.lr, r.batch_size)
     opt = captured['optimizer']
-    assert isinstance(opt, torch.optim.AdamW) and opt.defaults['weight_decay'] == r.weight_decay
+    assert r.optimizer == 'momentum' and type(opt) is torch.optim.SGD and opt.defaults['nesterov']
+    assert opt.defaults['weight_decay'] == r.weight_decay > 0
     assert hasattr(opt, 'schedule')  # one-cycle
     assert captured['init'] is False  # the recipe's own initialisation was applied instead
 
@@ -101,10 +102,11 @@ def test_options_override_one_part_of_the_recipe(tmp_path, captured):
     assert cli.main(['train', '--model', 'lenet_plus', '--lr', '0.01', '--epochs', '2', '--batch-size', '32',
                      '--out', str(tmp_path)]) == 0
     assert (captured['epochs'], captured['lr'], captured['batch_size']) == (2, 0.01, 32)
-    assert isinstance(captured['optimizer'], torch.optim.AdamW)
-    assert cli.main(['train', '--model', 'lenet_plus', '--optimizer', 'momentum', '--out', str(tmp_path)]) == 0
+    assert type(captured['optimizer']) is torch.optim.SGD  # the recipe's momentum SGD, at the new lr
+    assert cli.main(['train', '--model', 'lenet_plus', '--optimizer', 'adam', '--out', str(tmp_path)]) == 0
     opt = captured['optimizer']
-    assert type(opt) is torch.optim.SGD and opt.defaults['momentum'] == 0.9 and captured['lr'] == 0.003
+    assert isinstance(opt, torch.optim.AdamW) and captured['lr'] == recipes.PLUS_RECIPE.lr
+    assert opt.defaults['weight_decay'] == recipes.PLUS_RECIPE.weight_decay
 
 
 def test_every_model_has_a_recipe():
@@ -112,3 +114,13 @@ def test_every_model_has_a_recipe():
         assert isinstance(lh.models.model_recipe(name), recipes.Recipe)
     with pytest.raises(ValueError, match="Unknown model 'alexnet'"):
         lh.models.model_recipe('alexnet')
+
+
+def test_the_help_states_each_models_recipe_from_the_recipe_itself(capsys):
+    assert recipes.CHAPTER_RECIPE.summary() == 'SGD, lr 0.9, 10 epochs, batch 128'
+    plus = recipes.PLUS_RECIPE.summary()
+    assert f'one-cycle schedule peaking at lr {recipes.PLUS_RECIPE.lr:g}' in plus and 'weight decay' in plus
+    with pytest.raises(SystemExit):
+        cli.main(['train', '--help'])
+    help_text = ' '.join(capsys.readouterr().out.split())
+    assert plus in help_text and recipes.CHAPTER_RECIPE.summary() in help_text

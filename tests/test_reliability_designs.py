@@ -31,6 +31,7 @@ from lenet_helpers import models
     ({'dropout': -0.1}, 'dropout must be a number from 0 up to'),
     ({'dropout': '0.2'}, 'dropout must be a number'),
     ({'batch_norm': 'yes'}, 'batch_norm must be True or False'),
+    ({'pool_first': 1.5}, 'pool_first must be True or False'),
     ({'activation': 3}, 'Unknown activation 3'),
     ({'pool': ['max']}, 'Unknown pooling'),
     ({'channels': ()}, 'channels is empty'),

@@ -52,7 +52,7 @@ def test_a_run_record_round_trips_with_its_design_recipe_and_identity(tmp_path):
     assert data['schema'] == lh.runs.SCHEMA and data['runs'][0]['id'] == run.id
     again = lh.RunLog.load(tmp_path / 'runs.json')[0]
     assert again == run  # every field: name, history, settings, design, recipe, id, created
-    assert again.design.build() is not None and again.recipe.lr == 0.003
+    assert again.design.build() is not None and again.recipe == lh.PLUS_RECIPE
 
 
 def test_merging_adds_only_runs_not_already_there(tmp_path):

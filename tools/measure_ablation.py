@@ -1,6 +1,6 @@
 """Measure notebook 06's ablation; the same as `python -m lenet_helpers ablation ...`.
 
-    OMP_NUM_THREADS=1 python tools/measure_ablation.py --epochs 2 --out notebooks/results/ablation.json
+    python tools/measure_ablation.py --epochs 2 --threads 2 --out notebooks/results/ablation.json
 """
 import sys
 
