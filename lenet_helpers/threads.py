@@ -74,7 +74,9 @@ class ThreadTuner:
     torch's thread count (through ``set_threads``) while it measures. A trial runs at the start and
     again every ``recheck_every`` batches, or sooner (but at least ``min_gap`` batches after the last
     choice) when batches become ``slowdown`` times slower than when the choice was made: a browser or a
-    second kernel started on the same cores. A trial costs warmup + trial_batches batches per candidate.
+    second kernel started on the same cores. A trial that changes the count is confirmed by another one
+    ``min_gap`` batches later, so that a burst of load during one trial cannot keep a slower count for
+    ``recheck_every`` batches. A trial costs warmup + trial_batches batches per candidate.
     """
 
     def __init__(self, candidates, warmup=2, trial_batches=5, recheck_every=1000, slowdown=1.5,
@@ -90,6 +92,7 @@ class ThreadTuner:
         self._queue, self._times, self._recent = [], [], []
         self._since_choice = -start_after   # batches since the last choice (negative: run warm-up)
         self._baseline = None
+        self._confirm = False               # the last trial changed the count: check it again soon
         self.set_threads(self.chosen)
         if start_after <= 0:
             self._start_trial()
@@ -115,7 +118,8 @@ class ThreadTuner:
             slow = (self._baseline is not None and len(self._recent) == 10
                     and statistics.median(self._recent) > self.slowdown * self._baseline
                     and self._since_choice >= self.min_gap)
-            if self._since_choice == 0 or self._since_choice >= self.recheck_every or slow:
+            confirm = self._confirm and self._since_choice >= self.min_gap
+            if self._since_choice == 0 or self._since_choice >= self.recheck_every or slow or confirm:
                 self._start_trial()
             return
         self._times.append(per_example)
@@ -126,7 +130,8 @@ class ThreadTuner:
         if self._queue:
             self.set_threads(self._queue[0])
             return
-        self.chosen = min(self.measured, key=self.measured.get)
+        before, self.chosen = self.chosen, min(self.measured, key=self.measured.get)
+        self._confirm = self.chosen != before
         self._baseline = self.measured[self.chosen]
         self._since_choice, self._recent, self.trials = 1, [], self.trials + 1
         self.set_threads(self.chosen)

@@ -131,6 +131,21 @@ def test_tuner_rechecks_early_when_batches_slow_down():
     assert tuner.chosen == 1 and tuner.trials == 2
 
 
+def test_a_trial_that_changes_the_count_is_confirmed_soon_after():
+    tuner, current, _ = make_tuner([1, 2], recheck_every=10_000, slowdown=100, min_gap=50)
+    # A burst of load during the first trial makes 2 threads look slow once ...
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 3.0}[t], 20, current)
+    assert tuner.chosen == 1 and tuner.trials == 1
+    # ... the burst is over: 2 threads are faster, and the confirming trial 50 batches later finds it.
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.6}[t], 40, current)
+    assert tuner.chosen == 1 and tuner.trials == 1  # not before min_gap
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.6}[t], 40, current)
+    assert tuner.chosen == 2 and tuner.trials == 2
+    # Back at the count it had before the trial: not a change, so no further trial until recheck_every.
+    run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.6}[t], 2000, current)
+    assert tuner.trials == 3 and tuner.chosen == 2  # 1 -> 2 was a change too: one trial confirms it, then quiet
+
+
 def test_tuner_noise_below_the_slowdown_factor_does_not_trigger_trials():
     tuner, current, _ = make_tuner([1, 2], recheck_every=10_000, slowdown=1.5, min_gap=10)
     run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.5}[t] * (1.3 if b % 3 else 0.9), 2000, current)
