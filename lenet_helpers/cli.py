@@ -202,8 +202,7 @@ def train(args):
     print(f'{args.dataset}: {train_iter.num_examples} training and {test_iter.num_examples} test '
           f'images from {train_iter.source}')
     net = models.get_model(args.model)
-    print(f'model {args.model}: {models.count_params(net):,} parameters; recipe: {recipe.optimizer}, '
-          f'lr {recipe.lr:g}, {recipe.schedule} schedule, {recipe.epochs} epochs, batch {recipe.batch_size}, '
+    print(f'model {args.model}: {models.count_params(net):,} parameters; recipe: {recipe.summary()}, '
           f'{recipe.init} init')
     from .recipes import initialise, recipe_optimizer  # recipes imports training, which imports models
     initialise(net, recipe.init)

@@ -73,9 +73,10 @@ def captured(monkeypatch):
     return calls
 
 
-def test_lenet_plus_trains_with_its_own_recipe_by_default(tmp_path, captured):
+def test_lenet_plus_trains_with_its_own_recipe_by_default(tmp_path, captured, capsys):
     assert cli.main(['train', '--model', 'lenet_plus', '--out', str(tmp_path)]) == 0
     r = recipes.PLUS_RECIPE
+    assert f'recipe: {r.summary()}, xavier init' in capsys.readouterr().out
     assert (captured['epochs'], captured['lr'], captured['batch_size']) == (r.epochs, r.lr, r.batch_size)
     opt = captured['optimizer']
     assert r.optimizer == 'momentum' and type(opt) is torch.optim.SGD and opt.defaults['nesterov']
