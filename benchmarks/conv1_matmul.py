@@ -8,9 +8,6 @@ tensors, interleaved round by round. The matrix product unfolds every image into
 (`F.unfold`) and multiplies the 6 x 25 weights by them. Prints the median milliseconds and the ratio to
 oneDNN in channels-last, the layout train_ch6 uses. Measure on an idle machine and name the CPU (`lscpu`).
 """
-import statistics
-import time
-
 import torch
 import torch.nn.functional as F
 
@@ -40,20 +37,12 @@ def main(rounds=10, repeats=20):
         run()
         grads.append(W.grad.clone())
     assert all(torch.allclose(grads[0], g, rtol=1e-4, atol=1e-2) for g in grads), 'the candidates disagree'
-    for run in runs.values():  # warm-up: oneDNN picks its kernels on the first calls
-        for _ in range(repeats):
-            run()
-    ms = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            for _ in range(repeats):
-                run()
-            ms[name].append((time.perf_counter() - start) * 1e3 / repeats)
+    from plus_step import median_ms  # this folder is on sys.path when the script runs
+    ms = median_ms(runs, rounds, repeats, warmup=repeats)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; conv1 forward + weight gradient, batch 128')
-    base = statistics.median(ms['oneDNN channels-last'])
-    for name, v in ms.items():
-        print(f'{name:>22}: {statistics.median(v):6.2f} ms  ({statistics.median(v) / base:.2f}x channels-last)')
+    base = ms['oneDNN channels-last']
+    for name, m in ms.items():
+        print(f'{name:>22}: {m:6.2f} ms  ({m / base:.2f}x channels-last)')
 
 
 if __name__ == '__main__':

@@ -33,6 +33,22 @@ def make_step(design, batch=128):
     return step
 
 
+def median_ms(runs, rounds, repeats, warmup=5):
+    """Median wall milliseconds per call of each function in `runs` (name -> function), called `repeats`
+    times per round and alternated round by round, after `warmup` calls each (oneDNN picks its kernels then)."""
+    for run in runs.values():
+        for _ in range(warmup):
+            run()
+    ms = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            for _ in range(repeats):
+                run()
+            ms[name].append((time.perf_counter() - start) * 1e3 / repeats)
+    return {name: statistics.median(v) for name, v in ms.items()}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--rounds', type=int, default=8)
@@ -40,19 +56,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     candidates = {'pool first (lenet_plus)': LENET_PLUS_DESIGN,
                   'pool last': LENET_PLUS_DESIGN.replace(pool_first=False)}
-    steps = {name: make_step(d) for name, d in candidates.items()}
-    for step in steps.values():  # warm-up: oneDNN picks its kernels on the first calls
-        for _ in range(5):
-            step()
-    ms = {name: [] for name in steps}
-    for _ in range(args.rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(args.batches):
-                step()
-            ms[name].append((time.perf_counter() - start) * 1e3 / args.batches)
+    medians = median_ms({name: make_step(d) for name, d in candidates.items()}, args.rounds, args.batches)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {args.rounds} rounds x {args.batches} batches')
-    medians = {name: statistics.median(v) for name, v in ms.items()}
     for name, m in medians.items():
         print(f'{name:>24}: {m:6.1f} ms per batch, {m * 469 / 1e3:5.1f} s per epoch')
     print(f'pool last / pool first: {medians["pool last"] / medians["pool first (lenet_plus)"]:.2f}x')

@@ -141,9 +141,9 @@ def test_a_trial_that_changes_the_count_is_confirmed_soon_after():
     assert tuner.chosen == 1 and tuner.trials == 1  # not before min_gap
     run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.6}[t], 40, current)
     assert tuner.chosen == 2 and tuner.trials == 2
-    # Back at the count it had before the trial: not a change, so no further trial until recheck_every.
+    # 1 -> 2 was a change too: one more trial confirms it, then none until recheck_every.
     run_tuner(tuner, lambda t, b: {1: 1.0, 2: 0.6}[t], 2000, current)
-    assert tuner.trials == 3 and tuner.chosen == 2  # 1 -> 2 was a change too: one trial confirms it, then quiet
+    assert tuner.trials == 3 and tuner.chosen == 2
 
 
 def test_tuner_noise_below_the_slowdown_factor_does_not_trigger_trials():
