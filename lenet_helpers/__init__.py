@@ -4,6 +4,7 @@ Module map (imports point down this list's layers only):
 data.py         find, check and serve the datasets
 models.py       LeNet, the Design dataclass and build_lenet, shape tables
 timing.py       the chapter's Timer
+memory.py       keep freed memory for reuse while training (glibc's thresholds)
 plotting.py     the chapter's plot helpers and Animator
 training.py     train_ch6 and its helpers, with one progress/stop hook
 recipes.py      optimizer, schedule, init: the Recipe dataclass

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .memory import keep_freed_memory, release_freed_memory
 from .models import evaluating
 from .plotting import Animator
 from .timing import Timer
@@ -382,7 +383,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
 
     ``threads``: CPU threads; None measures the candidates allowed by the machine's CPU quota during
     the first epoch and keeps the fastest (re-checked now and then). torch's setting is restored
-    afterwards. ``amp=True`` trains in mixed precision (bf16 on the CPU, fp16 with loss scaling on
+    afterwards. On the CPU, freed buffers are kept for reuse during the run (memory.keep_freed_memory) and
+    given back at its end. ``amp=True`` trains in mixed precision (bf16 on the CPU, fp16 with loss scaling on
     CUDA); off by default, the chapter is fp32. ``settings`` (a dict: model name, seed, ...) is
     recorded in History.settings next to what train_ch6 knows itself.
     """
@@ -408,6 +410,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
     # Mixed precision (amp=True) only: with amp=False autocast and the scaler do nothing.
     amp_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
     scaler = torch.amp.GradScaler('cuda', enabled=amp and device.type == 'cuda')
+    if device.type == 'cpu':
+        keep_freed_memory()  # reuse the step's buffers instead of faulting in fresh pages (memory.py)
     old_threads, tuner = torch.get_num_threads(), None
     if threads is not None:
         torch.set_num_threads(threads)
@@ -517,6 +521,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
         history.examples_per_sec = seen / timer.sum() if timer.sum() else 0.0
         history.threads = tuner.chosen if tuner is not None else torch.get_num_threads()
         torch.set_num_threads(old_threads)
+        if device.type == 'cpu':
+            release_freed_memory()
     if history.message:
         print(history.message)
     if history.epoch:
