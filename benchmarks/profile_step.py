@@ -3,7 +3,8 @@
     python benchmarks/profile_step.py [--steps 50] [--batch-size 128]
 
 Prints the operators sorted by their own CPU time, and the step time with and without the
-channels-last memory format that train_ch6 uses on the CPU.
+channels-last memory format that train_ch6 uses on the CPU. Like train_ch6, it first keeps freed memory for
+reuse (memory.keep_freed_memory); `--glibc-defaults` leaves glibc's thresholds as they are.
 """
 import argparse
 import time
@@ -13,6 +14,7 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 import lenet_helpers as lh
+from lenet_helpers.memory import keep_freed_memory
 
 
 def make_step(channels_last, batch_size):
@@ -47,8 +49,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--steps', type=int, default=50)
     p.add_argument('--batch-size', type=int, default=128)
+    p.add_argument('--glibc-defaults', action='store_true', help="don't keep freed memory (train_ch6 does)")
     args = p.parse_args()
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}')
+    if not args.glibc_defaults:
+        keep_freed_memory()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, '
+          f'glibc {"defaults" if args.glibc_defaults else "keeping freed memory"}')
     for channels_last in (False, True):
         ms = time_step(make_step(channels_last, args.batch_size), args.steps) * 1000
         print(f'{"channels-last" if channels_last else "default layout"}: {ms:.2f} ms per step, '
