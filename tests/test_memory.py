@@ -74,6 +74,6 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 def test_with_glibc_a_freed_buffer_is_reused_instead_of_faulted_in_again():
     faults = {how: int(subprocess.run([sys.executable, '-c', FAULTS, how], capture_output=True, text=True,
                                       check=True).stdout) for how in ('default', 'keep')}
-    pages = 20 * (48 << 20) // 4096  # every page of every allocation faulted in again
-    assert faults['default'] > pages // 2
-    assert faults['keep'] < pages // 20
+    per_buffer = (48 << 20) // 4096  # pages of one 48 MB buffer
+    assert faults['default'] > 10 * per_buffer  # most of the 20 allocations faulted in afresh
+    assert faults['keep'] <= 2 * per_buffer     # at most two of them (one was seen on a fresh CI machine)
