@@ -2,9 +2,9 @@
 
 Every training step allocates and frees the same activation buffers (megabytes each). glibc's malloc gives large
 freed blocks back to the system (by unmapping them or trimming the heap) and its thresholds for doing so move
-with the allocation pattern, so in some runs every step faults in fresh zeroed pages: measured on a 2-core AMD
-EPYC, three-epoch lenet_plus runs at batch 256 took 0.28-5.3 million page faults and 52-66 s with glibc's
-defaults, against 0.17 million and 51-55 s with the thresholds below (BENCHMARKS.md).
+with the allocation pattern, so in some runs every step faults in fresh zeroed pages. On a 2-core AMD EPYC,
+`benchmarks/page_faults.py` (three-epoch lenet_plus runs at batch 256) measured 4.0-4.5 million page faults and a
+median 72.6 s with glibc's defaults, against 0.17 million and 61.9 s with the thresholds below (BENCHMARKS.md).
 """
 import ctypes
 import ctypes.util
