@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import data, files, models, plotting, training
-from .recipes import CHAPTER_RECIPE, PLUS_RECIPE
+from .recipes import CHAPTER_RECIPE, PLUS_RECIPE, initialise, recipe_optimizer
 
 
 class CommandError(ValueError):
@@ -105,12 +105,14 @@ def parser():
     t.add_argument('--model', default='lenet', choices=sorted(models.MODELS),
                    help='which network to train (default lenet, the chapter\'s)')
     t.add_argument('--epochs', type=positive_int, default=None,
-                   help='number of passes over the training set (default: the model\'s recipe, 10 for lenet)')
+                   help=f'number of passes over the training set (default: the model\'s recipe, '
+                        f'{CHAPTER_RECIPE.epochs} for lenet, {PLUS_RECIPE.epochs} for lenet_plus)')
     t.add_argument('--lr', type=positive_float, default=None,
                    help=f'learning rate, the peak for a one-cycle schedule (default: the model\'s recipe, '
                         f'{CHAPTER_RECIPE.lr:g} for lenet, {PLUS_RECIPE.lr:g} for lenet_plus)')
     t.add_argument('--batch-size', type=positive_int, default=None,
-                   help='examples per minibatch (default: the model\'s recipe, 128)')
+                   help=f'examples per minibatch (default: the model\'s recipe, {CHAPTER_RECIPE.batch_size} for lenet, '
+                        f'{PLUS_RECIPE.batch_size} for lenet_plus)')
     t.add_argument('--optimizer', default=None, choices=['sgd', 'momentum', 'adam'],
                    help='sgd: plain SGD (the chapter\'s); momentum: Nesterov SGD; adam: AdamW. Default: the '
                         f'model\'s recipe (lenet: {CHAPTER_RECIPE.optimizer}; lenet_plus: {PLUS_RECIPE.optimizer} '
@@ -204,7 +206,6 @@ def train(args):
     net = models.get_model(args.model)
     print(f'model {args.model}: {models.count_params(net):,} parameters; recipe: {recipe.summary()}, '
           f'{recipe.init} init')
-    from .recipes import initialise, recipe_optimizer  # recipes imports training, which imports models
     initialise(net, recipe.init)
     optimizer = recipe_optimizer(net, recipe, len(train_iter))
     settings = {'model': args.model, 'dataset': args.dataset, 'seed': args.seed, **recipe.to_dict()}
