@@ -44,7 +44,7 @@ class Recipe:
 
 
 CHAPTER_RECIPE = Recipe()  # the chapter's: SGD at 0.9, 10 epochs, batch 128, Xavier init
-PLUS_RECIPE = Recipe(optimizer='momentum', lr=0.1, schedule='one-cycle', epochs=6, init='xavier',
+PLUS_RECIPE = Recipe(optimizer='momentum', lr=0.1, schedule='one-cycle', epochs=7, init='xavier',
                      weight_decay=5e-4)  # lenet_plus's (notebook 06)
 
 

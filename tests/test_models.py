@@ -72,6 +72,46 @@ def test_pool_first_without_batch_norm_gives_the_same_function_for_relu_and_max(
     assert torch.allclose(a(x), b(x), atol=1e-6)
 
 
+def test_layers_in_front_of_batch_norm_have_no_bias_and_relu_after_it_works_in_place():
+    net = lh.build_lenet(channels=(8, 16), activation='relu', pool='max', hidden=(32,), batch_norm=True)
+    convs_and_dense = [m for m in net if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert [m.bias is None for m in convs_and_dense] == [True, True, True, False]  # the output layer keeps one
+    assert all(m.inplace for m in net if isinstance(m, torch.nn.ReLU))
+    plain = lh.build_lenet(channels=(8, 16), activation='relu', pool='max', hidden=(32,))
+    assert all(m.bias is not None for m in plain if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert not any(m.inplace for m in plain if isinstance(m, torch.nn.ReLU))  # nothing to overwrite safely
+    # No bias on the 8 + 16 + 32 channels and units in front of batch norm; batch norm adds a scale and shift each.
+    assert lh.count_params(net) == lh.count_params(plain) - (8 + 16 + 32) + 2 * (8 + 16 + 32)
+
+
+def test_batch_norm_cancels_a_bias_in_front_of_it():
+    torch.manual_seed(0)
+    net = lh.build_lenet(channels=(8, 16), activation='relu', pool='max', hidden=(32,), batch_norm=True)
+    assert isinstance(net[1], torch.nn.Conv2d) and isinstance(net[2], torch.nn.BatchNorm2d)
+    shifted = torch.nn.Sequential(*net[:2], _AddPerChannel(torch.randn(8)), *net[2:])  # conv1 with a bias
+    x = torch.rand(16, 1, 28, 28)
+    assert torch.allclose(shifted(x), net(x), atol=1e-5)  # training mode: the batch's mean takes it out
+
+
+class _AddPerChannel(torch.nn.Module):
+    def __init__(self, shift):
+        super().__init__()
+        self.shift = shift
+
+    def forward(self, x):
+        return x + self.shift.view(1, -1, 1, 1)
+
+
+def test_in_place_relu_leaves_the_feature_maps_the_explorer_shows_alone():
+    from lenet_helpers.activations import block_outputs
+    net = lh.lenet_plus().eval()
+    x = torch.rand(2, 1, 28, 28)
+    maps = block_outputs(net, x)
+    with torch.no_grad():  # the first block's output, computed by hand: conv1 then max pooling
+        pooled = torch.nn.functional.max_pool2d(net[1](net[0](x)), 2)
+    assert torch.equal(maps[0], pooled) and (pooled < 0).any()  # ReLU did not overwrite it
+
+
 @pytest.mark.parametrize('kwargs, fragment', [
     ({'kernel_sizes': (5, 15)}, 'conv2: the input map is 14x14 but the kernel is 15x15'),
     ({'channels': (6, 16, 32), 'kernel_sizes': (5, 5, 7), 'paddings': (2, 0, 0), 'strides': (1, 1, 1)},
@@ -90,3 +130,17 @@ def test_get_model_by_name():
     assert lh.count_params(lh.get_model('lenet')) == 61706
     with pytest.raises(ValueError, match='Unknown model'):
         lh.get_model('alexnet')
+
+
+def test_plus_step_benchmark_builds_lenet_plus_with_its_biases_back():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / 'benchmarks' / 'plus_step.py'
+    spec = importlib.util.spec_from_file_location('plus_step', path)
+    plus_step = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plus_step)
+    net = plus_step.with_biases(lh.lenet_plus())
+    assert all(m.bias is not None for m in net if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert not any(m.inplace for m in net if isinstance(m, torch.nn.ReLU))
+    assert lh.count_params(net) == lh.count_params(lh.lenet_plus()) + 16 + 32 + 64 + 128
+    plus_step.make_step(net, batch=4)()  # one training step runs
