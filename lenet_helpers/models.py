@@ -154,10 +154,15 @@ def check_design(input_size=28, channels=(6, 16), kernel_sizes=(5, 5), paddings=
     return rows
 
 
-def _activation(name, after_norm=False):
-    """The activation layer. A ReLU straight after batch norm overwrites the norm's output in place: no other
-    layer reads that output, and the copy it saves is a whole set of feature maps per step."""
-    return nn.ReLU(inplace=True) if name == 'relu' and after_norm else ACTIVATIONS[name]()
+def _norm_act(norm, width, activation):
+    """The layers after a conv or dense layer: ``norm(width)`` (or nothing for norm=None), then the activation.
+
+    A ReLU straight after batch norm overwrites the norm's output in place: no other layer reads that output,
+    and the copy it saves is a whole set of feature maps per step.
+    """
+    if norm is None:
+        return [ACTIVATIONS[activation]()]
+    return [norm(width), nn.ReLU(inplace=True) if activation == 'relu' else ACTIVATIONS[activation]()]
 
 
 def build_lenet(input_size=28, channels=(6, 16), kernel_sizes=(5, 5), paddings=(2, 0), strides=(1, 1),
@@ -179,8 +184,7 @@ def build_lenet(input_size=28, channels=(6, 16), kernel_sizes=(5, 5), paddings=(
     for c, k, p, s in zip(channels, kernel_sizes, paddings, strides):
         layers.append(nn.Conv2d(c_in, c, kernel_size=k, padding=p, stride=s, bias=not batch_norm))
         size, c_in = _conv_out(size, k, p, s), c
-        norm_act = [nn.BatchNorm2d(c), _activation(activation, after_norm=True)] if batch_norm else \
-            [_activation(activation)]
+        norm_act = _norm_act(nn.BatchNorm2d if batch_norm else None, c, activation)
         pooling = []
         if pool is not None and pool_size > 1:
             pooling = [POOLS[pool](kernel_size=pool_size, stride=pool_size)]
@@ -190,8 +194,7 @@ def build_lenet(input_size=28, channels=(6, 16), kernel_sizes=(5, 5), paddings=(
     width = c_in * size * size
     for h in hidden:
         layers.append(nn.Linear(width, h, bias=not batch_norm))
-        layers += [nn.BatchNorm1d(h), _activation(activation, after_norm=True)] if batch_norm else \
-            [_activation(activation)]
+        layers += _norm_act(nn.BatchNorm1d if batch_norm else None, h, activation)
         if dropout:
             layers.append(nn.Dropout(float(dropout)))
         width = h
