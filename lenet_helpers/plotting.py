@@ -1,4 +1,6 @@
 """Matplotlib helpers with the chapter's names, and a live plot that updates one figure in place."""
+import base64
+import io
 import time
 
 import matplotlib.pyplot as plt
@@ -26,6 +28,41 @@ def in_notebook():
         return False
     shell = get_ipython()
     return shell is not None and 'IPKernelApp' in shell.config
+
+
+def inline_format():
+    """'svg' after use_svg_display() (or matplotlib_inline set to SVG), else 'png'."""
+    try:
+        from matplotlib_inline.backend_inline import InlineBackend
+        return 'svg' if 'svg' in InlineBackend.instance().figure_formats else 'png'
+    except Exception:  # no kernel, or matplotlib_inline missing: PNG
+        return 'png'
+
+
+def fix_layout(fig):
+    """Lay a figure out once (tight_layout) and keep that layout, so saving it renders it only once."""
+    fig.tight_layout()
+    fig.set_layout_engine(None)  # tight_layout leaves a placeholder engine that makes each save lay out again
+
+
+class FixedLayoutFigure:
+    """Shows a figure as it is laid out, without IPython's tight bounding box (which renders it twice).
+
+    Its text/plain is the figure's own repr, so a notebook's output reads as for ``display(fig)``.
+    """
+
+    def __init__(self, fig):
+        self.fig = fig
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        fmt, buf = inline_format(), io.BytesIO()
+        self.fig.savefig(buf, format=fmt)
+        data = buf.getvalue()
+        return {'image/svg+xml': data.decode()} if fmt == 'svg' else \
+            {'image/png': base64.b64encode(data).decode('ascii')}
+
+    def __repr__(self):
+        return repr(self.fig)
 
 
 def use_svg_display():
@@ -80,7 +117,9 @@ class Animator:
 
     In a notebook the figure is shown once and then replaced through its display handle (no
     clear_output, so nothing flickers or stacks); redraws are throttled to one per
-    ``min_interval`` seconds. Outside a notebook nothing is shown; ``save(path)`` writes a PNG.
+    ``min_interval`` seconds. The layout is fixed at the first redraw, so each one renders the figure
+    once (IPython's tight bounding box renders it twice). Outside a notebook nothing is shown;
+    ``save(path)`` writes a PNG.
     """
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale='linear',
@@ -127,9 +166,10 @@ class Animator:
         if self.live:
             from IPython.display import display
             if self.handle is None:
-                self.handle = display(self.fig, display_id=True)
+                fix_layout(self.fig)  # once: labels and legend keep their place as the curves grow
+                self.handle = display(FixedLayoutFigure(self.fig), display_id=True)
             else:
-                self.handle.update(self.fig)
+                self.handle.update(FixedLayoutFigure(self.fig))
 
     def save(self, path):
         """Write the current figure to a file (PNG, SVG or PDF by its suffix)."""

@@ -315,6 +315,7 @@ class Progress:
 
 
 REPORT_EVERY = 0.25  # seconds between reporting points inside an epoch (each epoch end is one too)
+BAR_EVERY = 1.0      # seconds between progress-bar redraws: each one is a widget message the page must handle
 DIVERGED_LOSS = 10 * math.log(10)  # a running loss above this is far worse than an untrained net's ln 10 = 2.30
 
 
@@ -424,7 +425,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
     plot_every = num_batches // 5 or 1
     timer, wall = Timer(), Timer()
     metric = Accumulator(3)  # sum of loss, number of correct predictions, number of examples
-    bar = tqdm(total=num_batches, disable=not progress, leave=True)
+    bar = tqdm(total=num_batches, disable=not progress, leave=True, mininterval=BAR_EVERY)
     epoch, i, seen = 0, -1, 0
     train_l = train_acc = float('nan')
     last_report = wall.tik

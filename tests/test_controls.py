@@ -9,6 +9,7 @@ import torch
 
 import lenet_helpers as lh
 from lenet_helpers.controls import runner as R
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from lenet_helpers.data import ImageBatches
 
 
@@ -217,3 +218,26 @@ def test_a_runs_prints_stay_out_of_other_cells_and_stdout_is_given_back(capsys):
     assert run.status == 'completed' and sys.stdout is before
     out = capsys.readouterr().out
     assert 'the notebook still prints' in out and 'examples/sec' not in out and 'train acc' not in out
+
+
+@pytest.mark.parametrize('title', ['', 'run 12: lr 0.1, 10 epochs'])
+def test_the_live_curve_keeps_every_label_inside_its_fixed_margins(title):
+    """The curve is laid out with fixed margins (no tight_layout per redraw); no label may be cut off."""
+    steps = [k / 10 for k in range(1, 100)]
+    points = {'train loss': (steps, [2.3 / (1 + x) for x in steps]), 'train acc': (steps, [0.85 - 0.7 / (1 + x) for x in steps]),
+              'test acc': ([1, 2, 3, 4, 5, 6, 7, 8, 9], [0.5, 0.6, 0.7, 0.75, 0.78, 0.8, 0.81, 0.82, 0.83])}
+    for pts in (points, {k: ([], []) for k in points}):
+        fig = R.curve_figure(pts, 10, title)
+        FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        texts = [ax.xaxis.label, ax.title]
+        texts += [t for v, t in zip(ax.get_xticks(), ax.get_xticklabels()) if x0 <= v <= x1]  # the ticks drawn
+        texts += [t for v, t in zip(ax.get_yticks(), ax.get_yticklabels()) if y0 <= v <= y1]
+        texts += ax.get_legend().get_texts() if ax.get_legend() else []
+        for t in texts:
+            if t.get_text() and t.get_visible():
+                box = t.get_window_extent(renderer)
+                assert 0 <= box.x0 and box.x1 <= R.CURVE_PX[0] and 0 <= box.y0 and box.y1 <= R.CURVE_PX[1], t.get_text()
+    assert R.curve_png(points, 10, title)[:8] == b'\x89PNG\r\n\x1a\n'

@@ -1,3 +1,5 @@
+import base64
+
 import matplotlib.pyplot as plt
 
 import lenet_helpers as lh
@@ -89,4 +91,40 @@ def test_plot_history_uses_the_house_style_and_readable_text():
     fig.canvas.draw()
     sizes = [t.get_fontsize() for t in ax.get_xticklabels() + ax.get_legend().get_texts()]
     assert min(sizes) >= style.MIN_FONT and fig.dpi == style.DPI
+    plt.close(fig)
+
+
+def test_the_live_plot_renders_once_per_redraw_at_a_layout_fixed_on_the_first(monkeypatch):
+    """IPython's tight bounding box renders a figure twice per display; the live plot's redraws render it once."""
+    monkeypatch.setattr(plotting, 'in_notebook', lambda: True)
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(obj)
+
+    def fake_display(obj, display_id=False):
+        shown.append(obj)
+        return Handle()
+    monkeypatch.setattr('IPython.display.display', fake_display)
+    anim = lh.Animator(xlabel='epoch', xlim=[0, 2], legend=['train loss', 'train acc'], min_interval=0)
+    anim.add(0.5, (2.3, 0.1))
+    left = anim.fig.subplotpars.left
+    anim.add(1.0, (1.5, 0.4))
+    assert len(shown) == 2 and all(isinstance(s, plotting.FixedLayoutFigure) for s in shown)
+    assert repr(shown[0]) == repr(anim.fig)  # a notebook's text/plain reads as for display(fig)
+    assert anim.fig.subplotpars.left == left  # laid out once, not moved at each redraw
+    renders = []
+    monkeypatch.setattr(type(anim.fig), 'draw', lambda self, renderer: renders.append(renderer))
+    bundle = shown[-1]._repr_mimebundle_()
+    assert len(renders) == 1
+    assert base64.b64decode(bundle['image/png'])[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_the_live_plot_follows_use_svg_display(monkeypatch):
+    monkeypatch.setattr(plotting, 'inline_format', lambda: 'svg')
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    bundle = plotting.FixedLayoutFigure(fig)._repr_mimebundle_()
+    assert list(bundle) == ['image/svg+xml'] and '<svg' in bundle['image/svg+xml']
     plt.close(fig)

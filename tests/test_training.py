@@ -655,3 +655,18 @@ def test_a_dataloader_trains_and_is_recorded(capsys):
     history = lh.train_ch6(lh.lenet(), train_iter, test_iter, 1, 0.5, 'cpu', **quiet())
     assert history.stopped == 'completed' and history.settings['batch_size'] == 32
     assert history.settings['data'] == 'TensorDataset'
+
+
+def test_the_progress_bar_redraws_at_most_once_per_bar_every(monkeypatch):
+    """Each redraw in a notebook is a widget message the page handles while training competes for the cores."""
+    import tqdm.auto
+    made = []
+    real = tqdm.auto.tqdm
+
+    def recording_tqdm(*args, **kwargs):
+        made.append(kwargs)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(tqdm.auto, 'tqdm', recording_tqdm)
+    train_iter, test_iter = toy_iters()
+    lh.train_ch6(lh.lenet(), train_iter, test_iter, 1, 0.1, 'cpu', animate=False, progress=True)
+    assert made and made[0]['mininterval'] == lh.training.BAR_EVERY >= 1.0
