@@ -15,7 +15,6 @@ cost of the page's updates, which competing work hides.
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -53,7 +52,7 @@ def main():
                 if line.startswith('RESULT'):
                     _, rest = line.split(' ', 1)
                     name, value = rest.rsplit(' ', 1)
-                    seconds[name.strip("'")].append(float(value))
+                    seconds[name].append(float(value))
     if any(len(v) != args.rounds for v in seconds.values()):
         sys.exit(f'some runs printed no result: {seconds}')
     base = statistics.median(seconds['plain'])

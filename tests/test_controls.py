@@ -6,10 +6,10 @@ import time
 import nbformat
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import lenet_helpers as lh
 from lenet_helpers.controls import runner as R
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from lenet_helpers.data import ImageBatches
 
 
