@@ -433,7 +433,12 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None, *, init=T
     def read_metrics():
         """A reporting point: bring the running figures to the host and check for divergence."""
         nonlocal train_l, train_acc
+        queued = device.type != 'cpu'  # on a GPU the read waits for the queued steps: time that wait with them
+        if queued:
+            timer.start()
         train_l, train_acc = metric[0] / metric[2], metric[1] / metric[2]
+        if queued:
+            timer.stop()
         if not train_l < DIVERGED_LOSS:  # NaN fails this comparison too
             raise _Diverged(train_l)
 

@@ -67,9 +67,27 @@ def test_gpu_check_tiny_on_the_cpu_runs_all_three(fake_fashion, monkeypatch, cap
     monkeypatch.setenv('LENET_DATA_DIR', str(root))
     assert load_gpu_check().main(['--device', 'cpu', '--tiny']) == 0
     out = capsys.readouterr().out
-    for name in ('chapter', 'ours', 'lenet_plus'):
+    for name in ('chapter', 'ours ', 'ours (amp)', 'lenet_plus'):
         assert any(line.startswith(name) and line.endswith('completed') for line in out.splitlines()), out
     assert 'torch ' in out and 'ours / chapter:' in out and 'all runs completed' in out
+    assert "train_ch6's closing line said" in out and 'host syncs' not in out  # counted on CUDA only
+
+
+@pytest.mark.parametrize('syncs, fails, said', [
+    ((27, 469), False, 'host syncs in one epoch of ours: 27 for 469 batches\n'),
+    ((469, 469), True, 'synced with the host 469 times in 469 batches'),
+    ((0, 469), False, 'this count proves nothing'),
+])
+def test_gpu_check_fails_when_ours_syncs_every_step(monkeypatch, capsys, syncs, fails, said):
+    gc = load_gpu_check()
+    monkeypatch.setattr(gc.lh, 'load_data_fashion_mnist', lambda *a, **k: (small_batches(), small_batches(32)))
+    for name in ('ours_run', 'plus_run', 'chapter_run'):
+        monkeypatch.setattr(gc, name, lambda *a, **k: {'stopped': 'completed', 'seconds': 1.0, 'test_acc': 0.95,
+                                                       'examples_per_sec': 10.0})
+    monkeypatch.setattr(gc, 'count_syncs', lambda *a: syncs)
+    assert gc.main(['--device', 'cpu']) == (1 if fails else 0)
+    out = capsys.readouterr()
+    assert said in out.out + out.err
 
 
 def test_gpu_check_without_cuda_says_so_and_fails(monkeypatch, capsys):
