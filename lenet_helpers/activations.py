@@ -172,7 +172,8 @@ def load_trained(net, path, **expected):
     """Reuse a completed run's checkpoint: load it into net and return (History, Snapshots), else None.
 
     ``expected`` names settings the run must have had, as train_ch6 records them (e.g. ``epochs=10,
-    lr=0.9, examples=60000``), so a run saved by another notebook is reused only if it is the same run.
+    lr=0.9, examples=60000``, and ``recipe=`` as controlled_run records it), so a run saved by another
+    notebook is reused only if it is the same run.
     Says why it does not reuse a file: none there yet, a run that did not complete (stopped,
     interrupted, diverged, or saved without a record), or one with other settings; then checks the file
     can be written, so training does not start for nothing. A damaged, foreign or other-architecture file raises CheckpointError
@@ -192,7 +193,10 @@ def load_trained(net, path, **expected):
                if checkpoint.history else 'has no record of how its run ended (an older version saved it)')
     else:
         settings = checkpoint.history.settings or {}
-        differ = [f'{k} {settings.get(k)} instead of {v}' for k, v in expected.items() if settings.get(k) != v]
+        # A run saved without its recipe in words (train_ch6 called directly, as notebook 04 does) is taken
+        # to have the one asked for; every other setting must be recorded and equal.
+        differ = [f'{k} {settings.get(k)!r} instead of {v!r}' for k, v in expected.items()
+                  if settings.get(k, v if k == 'recipe' else None) != v]
         why = f'had other settings ({", ".join(differ)})' if differ else None
     if why:
         check_writable_file(path, 'checkpoint')

@@ -1,6 +1,7 @@
 """Experiments without controls: seeded runs that differ in one thing, the lenet_plus ablation, the MNIST probe."""
 import matplotlib.pyplot as plt
 
+from .files import check_writable_file
 from .models import CHAPTER_DESIGN, LENET_PLUS_DESIGN, count_params
 from .recipes import CHAPTER_RECIPE, PLUS_RECIPE, Recipe, initialise, recipe_optimizer
 from .runs import RunLog, epochs_to_reach  # noqa: F401  (epochs_to_reach: the notebooks' name for it lives here too)
@@ -16,26 +17,31 @@ def reset_data_order(train_iter, seed):
 
 
 def controlled_run(make_net, train_iter, test_iter, num_epochs=None, lr=None, *, recipe=CHAPTER_RECIPE, seed=0,
-                   checkpoint=None, **train_kw):
+                   checkpoint=None, reuse=True, **train_kw):
     """Build make_net() and train it by recipe with a fixed seed and data order; return (net, History).
 
     num_epochs and lr, when given, replace the recipe's. Two calls that differ only in make_net see the same
     initial random stream and the same batches. train_kw goes to train_ch6 (on_progress=, stop=, device=...).
+    The run's History.settings records the recipe in words.
     With ``checkpoint`` (a path, e.g. checkpoint_path('lenet_chapter')) a completed run saved there with the
-    same epochs, learning rate and number of training images is loaded instead of trained again (notebook 07
-    reuses notebook 04's run this way), and a new completed run is saved there.
+    same recipe, epochs, learning rate and number of training images is loaded instead of trained again
+    (notebook 07 reuses notebook 04's and 06's runs this way), and a new completed run is saved there;
+    ``reuse=False`` always trains, and still saves.
     """
     from .activations import load_trained, save_checkpoint
     if not isinstance(recipe, Recipe):
         raise TypeError(f'recipe must be a lenet_helpers.Recipe, got {type(recipe).__name__}.')
     recipe = recipe.replace(**{k: v for k, v in (('epochs', num_epochs), ('lr', lr)) if v is not None})
+    train_kw['settings'] = {'recipe': recipe.summary(), **(train_kw.get('settings') or {})}
     reset_data_order(train_iter, seed)
     net = initialise(make_net(), recipe.init)
-    if checkpoint is not None:
+    if checkpoint is not None and reuse:
         saved = load_trained(net, checkpoint, epochs=recipe.epochs, lr=recipe.lr,
-                             examples=getattr(train_iter, 'num_examples', None))
+                             examples=getattr(train_iter, 'num_examples', None), recipe=recipe.summary())
         if saved:
             return net, saved[0]
+    elif checkpoint is not None:
+        check_writable_file(checkpoint, 'checkpoint')  # before the training, not after it
     opt = recipe_optimizer(net, recipe, len(train_iter))
     train_kw.setdefault('animate', False)
     if checkpoint is not None:  # saved with snapshots, as notebook 08's explorer needs them
@@ -48,7 +54,10 @@ def controlled_run(make_net, train_iter, test_iter, num_epochs=None, lr=None, *,
         train_kw['on_progress'] = on_progress
     history = train_ch6(net, train_iter, test_iter, recipe.epochs, recipe.lr, init=False, optimizer=opt, **train_kw)
     if checkpoint is not None and history.stopped == 'completed':
-        save_checkpoint(net, checkpoint, history, snapshots)
+        try:
+            save_checkpoint(net, checkpoint, history, snapshots)
+        except (OSError, ValueError) as e:  # the trained net and its history are returned all the same
+            print(f'The run was not saved to {checkpoint} ({e}); the trained net and its history are kept here.')
     return net, history
 
 

@@ -88,6 +88,45 @@ def test_controlled_run_reuses_only_a_completed_run_with_the_same_settings(tmp_p
     assert h4.train_loss == h3.train_loss  # with or without a checkpoint, the same run
 
 
+def test_controlled_run_reuses_a_run_only_with_the_same_recipe(tmp_path, capsys):
+    train, test = tiny_data()
+    path = tmp_path / 'run.pt'
+    make = lambda: lh.build_lenet(activation='relu', pool='max')
+    momentum = lh.Recipe(optimizer='momentum', lr=0.05, epochs=1)
+    _, h1 = E.controlled_run(make, train, test, recipe=momentum, checkpoint=path, **QUIET)
+    assert h1.settings['recipe'] == momentum.summary()
+    capsys.readouterr()
+    _, h2 = E.controlled_run(make, train, test, recipe=momentum.replace(optimizer='sgd'), checkpoint=path, **QUIET)
+    out = capsys.readouterr().out
+    assert 'not reused' in out and "recipe 'SGD with Nesterov momentum, lr 0.05" in out
+    assert h2.settings['recipe'].startswith('SGD, lr 0.05')
+
+
+def test_controlled_run_reuses_a_run_saved_without_a_recipe(tmp_path, capsys):
+    """Notebook 04 calls train_ch6 itself: its saved run records no recipe and is still reused by 07."""
+    train, test = tiny_data()
+    path = tmp_path / 'run.pt'
+    net = lh.build_lenet(activation='relu', pool='max')
+    history = lh.train_ch6(net, train, test, 1, 0.05, **QUIET)
+    A.save_checkpoint(net, path, history)
+    assert 'recipe' not in history.settings
+    _, h = E.controlled_run(lambda: lh.build_lenet(activation='relu', pool='max'), train, test, 1, 0.05,
+                            checkpoint=path, **QUIET)
+    assert 'Loaded the trained net' in capsys.readouterr().out and h.test_acc == history.test_acc
+
+
+def test_controlled_run_with_reuse_off_trains_and_saves_again(tmp_path, capsys):
+    train, test = tiny_data()
+    path = tmp_path / 'run.pt'
+    make = lambda: lh.build_lenet(activation='relu', pool='max')
+    E.controlled_run(make, train, test, 1, 0.05, checkpoint=path, **QUIET)
+    first = path.stat().st_mtime_ns
+    capsys.readouterr()
+    _, h = E.controlled_run(make, train, test, 1, 0.05, checkpoint=path, reuse=False, **QUIET)
+    assert 'Loaded' not in capsys.readouterr().out and h.stopped == 'completed'
+    assert path.stat().st_mtime_ns > first and A.read_checkpoint(path).history.test_acc == h.test_acc
+
+
 def test_initialise_choices_change_the_weights():
     torch.manual_seed(0)
     net = lh.lenet()
@@ -313,3 +352,20 @@ def test_ablation_is_a_cli_subcommand_that_checks_its_destination_first(tmp_path
     assert [r.name for r in log] == list(E.ABLATIONS) and loads == [{'seed': 0, 'n_train': 128}]
     assert [r.history.threads for r in log] == [1, 1]  # fixed for every variant, so their seconds compare
     assert log[1].design.activation == 'sigmoid' and log[0].recipe == lh.PLUS_RECIPE.replace(epochs=1)
+
+
+def test_controlled_run_with_reuse_off_refuses_an_unwritable_checkpoint_before_training(tmp_path):
+    train, test = tiny_data()
+    with pytest.raises(ValueError, match='it is a folder'):
+        E.controlled_run(lh.lenet, train, test, 1, 0.05, checkpoint=tmp_path, reuse=False, **QUIET)
+
+
+def test_controlled_run_keeps_the_run_when_saving_fails(tmp_path, monkeypatch, capsys):
+    train, test = tiny_data()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(A, 'save_checkpoint', full_disk)
+    net, h = E.controlled_run(lh.lenet, train, test, 1, 0.05, checkpoint=tmp_path / 'run.pt', reuse=False, **QUIET)
+    assert h.stopped == 'completed' and len(h.epoch) == 1
+    assert 'was not saved' in capsys.readouterr().out and not (tmp_path / 'run.pt').exists()
