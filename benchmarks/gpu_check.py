@@ -112,6 +112,26 @@ def plus_run(train, test, epochs, device):
             'examples_per_sec': len(h.epoch) * len(train.labels) / seconds, 'message': h.message}
 
 
+def helpers_run(test, device):
+    """The notebooks' helpers on a net that sits on the device, as one does after training there (01, 04, 05, 08)."""
+    import matplotlib.pyplot as plt
+    net = lh.lenet().to(device)
+    x = lh.pick_example(test, 'Pullover', 0)                          # a CPU image, as the notebooks pick it
+    outs = lh.block_outputs(net, x)                                    # 05 and 08
+    assert [o.device.type for o in outs] == ['cpu', 'cpu'], [o.device for o in outs]
+    lh.class_mean_activations(net, test, block=1)                      # 08
+    plt.close(lh.plot_kernels(net))                                    # 08
+    labels, preds, probs = lh.predict(net, test)                       # 04
+    assert preds.device.type == 'cpu' and len(preds) == len(test.labels)
+    conv = net[1]                                                      # 01: a learned kernel in the explorer
+    explorer = lh.ConvolutionExplorer({'pullover': x[0, 0]}, {'learned': (conv.weight[0, 0].detach(),
+                                                                          float(conv.bias.detach()[0]))}, padding=2)
+    explorer.redraw()
+    snapshots = lh.Snapshots(net)                                      # 08's explorer, from snapshots
+    lh.FeatureMapExplorer(net, test, snapshots).png()
+    return {'stopped': 'completed'}
+
+
 def describe(device):
     if device.type == 'cuda':
         return (f'{torch.cuda.get_device_name(device)}, torch {torch.__version__}, CUDA {torch.version.cuda}, '
@@ -178,6 +198,11 @@ def main(argv=None):
     except Exception as e:
         syncs = None
         failures.append(f'counting host syncs failed: {type(e).__name__}: {e}')
+    try:
+        helpers_run(test, device)
+        print(f'notebook helpers on a net on {device}: all worked')
+    except Exception as e:
+        failures.append(f'a notebook helper failed on a net on {device}: {type(e).__name__}: {e}')
     if syncs is not None:
         n, batches = syncs
         print(f'host syncs in one epoch of ours: {n} for {batches} batches'

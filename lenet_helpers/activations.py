@@ -222,8 +222,10 @@ def pick_example(data_iter, class_name, index=0, classes=FASHION_MNIST_CLASSES):
 
 def block_outputs(net, X):
     """Run X through net and return the output of every conv block: after each pooling layer, or after the
-    activation that follows each conv layer when the net does not pool."""
+    activation that follows each conv layer when the net does not pool. X goes to the net's device (a GPU
+    if it trained there); the outputs come back on the CPU, ready to plot."""
     outputs, pooled, pending = [], any(isinstance(m, POOL_TYPES) for m in net), False
+    X = X.to(next((p.device for p in net.parameters()), X.device))
     with evaluating(net), torch.no_grad():
         for layer in net:
             X = layer(X)
@@ -231,7 +233,7 @@ def block_outputs(net, X):
                 pending = True
             elif pending and (isinstance(layer, POOL_TYPES) if pooled else
                               not isinstance(layer, (nn.BatchNorm2d, nn.Dropout))):
-                outputs.append(X.contiguous())
+                outputs.append(X.contiguous().cpu())
                 pending = False
             if isinstance(layer, nn.Flatten):
                 break
@@ -292,7 +294,7 @@ def plot_block_maps(rows, blocks=(0, 1), block_names=None, cmap=MAP_CMAP, panel=
 def plot_kernels(net, cmap=SIGNED_CMAP):
     """Draw the first conv layer's kernels on one symmetric colour scale (red positive, blue negative)."""
     conv = next(m for m in net if isinstance(m, nn.Conv2d))
-    w = conv.weight.detach().float()[:, 0]
+    w = conv.weight.detach().float().cpu()[:, 0]  # from a GPU too
     v = float(w.abs().max())
     nr, nc = _grid(len(w))
     fig, axes = plt.subplots(nr, nc, figsize=(1.2 * nc + 1.0, 1.2 * nr + 0.5), dpi=DPI, squeeze=False)

@@ -190,7 +190,7 @@ class ConvolutionExplorer:
             return parse_kernel(self.custom.value), 0.0, 'your kernel'
         kernel = self.kernels[name]
         kernel, bias = kernel if isinstance(kernel, tuple) else (kernel, 0.0)
-        return torch.as_tensor(kernel, dtype=torch.float32).detach(), float(bias), name
+        return torch.as_tensor(kernel, dtype=torch.float32, device='cpu').detach(), float(bias), name  # from a GPU too
 
     def positions(self):
         """The output size along one axis for the current settings."""

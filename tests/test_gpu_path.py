@@ -71,6 +71,32 @@ def test_gpu_check_tiny_on_the_cpu_runs_all_three(fake_fashion, monkeypatch, cap
         assert any(line.startswith(name) and line.endswith('completed') for line in out.splitlines()), out
     assert 'torch ' in out and 'ours / chapter:' in out and 'all runs completed' in out
     assert "train_ch6's closing line said" in out and 'host syncs' not in out  # counted on CUDA only
+    assert 'notebook helpers on a net on cpu: all worked' in out
+
+
+def test_gpu_check_fails_when_a_notebook_helper_fails(monkeypatch, capsys):
+    gc = load_gpu_check()
+    monkeypatch.setattr(gc.lh, 'load_data_fashion_mnist', lambda *a, **k: (small_batches(), small_batches(32)))
+    for name in ('ours_run', 'plus_run', 'chapter_run'):
+        monkeypatch.setattr(gc, name, lambda *a, **k: {'stopped': 'completed', 'seconds': 1.0, 'test_acc': 0.95,
+                                                       'examples_per_sec': 10.0})
+
+    def device_mismatch(*a):
+        raise RuntimeError('Expected all tensors to be on the same device')
+    monkeypatch.setattr(gc.lh, 'block_outputs', device_mismatch)
+    assert gc.main(['--device', 'cpu']) == 1
+    assert 'a notebook helper failed on a net on cpu: RuntimeError: Expected all tensors' in capsys.readouterr().err
+
+
+def test_block_outputs_are_the_block_maps_on_the_cpu():
+    """block_outputs returns what the layers compute up to each pooling, as CPU tensors (gpu_check runs it on CUDA)."""
+    torch.manual_seed(0)
+    net, x = lh.lenet(), torch.rand(2, 1, 28, 28)
+    outs = lh.block_outputs(net, x)
+    assert [tuple(o.shape) for o in outs] == [(2, 6, 14, 14), (2, 16, 5, 5)]
+    assert all(o.device.type == 'cpu' for o in outs)
+    with torch.no_grad():
+        assert torch.allclose(outs[1], net[:7](x))
 
 
 @pytest.mark.parametrize('syncs, fails, said', [
