@@ -129,7 +129,6 @@ def helpers_run(test, device):
     explorer.redraw()
     snapshots = lh.Snapshots(net)                                      # 08's explorer, from snapshots
     lh.FeatureMapExplorer(net, test, snapshots).png()
-    return {'stopped': 'completed'}
 
 
 def describe(device):
@@ -198,17 +197,17 @@ def main(argv=None):
     except Exception as e:
         syncs = None
         failures.append(f'counting host syncs failed: {type(e).__name__}: {e}')
-    try:
-        helpers_run(test, device)
-        print(f'notebook helpers on a net on {device}: all worked')
-    except Exception as e:
-        failures.append(f'a notebook helper failed on a net on {device}: {type(e).__name__}: {e}')
     if syncs is not None:
         n, batches = syncs
         print(f'host syncs in one epoch of ours: {n} for {batches} batches'
               + (' (none seen: this torch may not report them, so this count proves nothing)' if n == 0 else ''))
         if n >= batches:
             failures.append(f'ours synced with the host {n} times in {batches} batches: once per step or more')
+    try:
+        helpers_run(test, device)
+        print(f'notebook helpers on a net on {device}: all worked')
+    except Exception as e:
+        failures.append(f'a notebook helper failed on a net on {device}: {type(e).__name__}: {e}')
     for f in failures:
         print(f'FAILED: {f}', file=sys.stderr)
     print('gpu_check: ' + ('FAILED' if failures else 'all runs completed'))

@@ -22,6 +22,16 @@ def load_gpu_check():
     return module
 
 
+def gpu_check_with_completed_runs(monkeypatch):
+    """gpu_check with small data and its three training runs replaced by completed ones (the checks after them run)."""
+    gc = load_gpu_check()
+    monkeypatch.setattr(gc.lh, 'load_data_fashion_mnist', lambda *a, **k: (small_batches(), small_batches(32)))
+    for name in ('ours_run', 'plus_run', 'chapter_run'):
+        monkeypatch.setattr(gc, name, lambda *a, **k: {'stopped': 'completed', 'seconds': 1.0, 'test_acc': 0.95,
+                                                       'examples_per_sec': 1000.0})
+    return gc
+
+
 def small_batches(n=64, batch_size=16, shuffle=False, seed=0):
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g)
@@ -75,11 +85,7 @@ def test_gpu_check_tiny_on_the_cpu_runs_all_three(fake_fashion, monkeypatch, cap
 
 
 def test_gpu_check_fails_when_a_notebook_helper_fails(monkeypatch, capsys):
-    gc = load_gpu_check()
-    monkeypatch.setattr(gc.lh, 'load_data_fashion_mnist', lambda *a, **k: (small_batches(), small_batches(32)))
-    for name in ('ours_run', 'plus_run', 'chapter_run'):
-        monkeypatch.setattr(gc, name, lambda *a, **k: {'stopped': 'completed', 'seconds': 1.0, 'test_acc': 0.95,
-                                                       'examples_per_sec': 10.0})
+    gc = gpu_check_with_completed_runs(monkeypatch)
 
     def device_mismatch(*a):
         raise RuntimeError('Expected all tensors to be on the same device')
@@ -105,11 +111,7 @@ def test_block_outputs_are_the_block_maps_on_the_cpu():
     ((0, 469), False, 'this count proves nothing'),
 ])
 def test_gpu_check_fails_when_ours_syncs_every_step(monkeypatch, capsys, syncs, fails, said):
-    gc = load_gpu_check()
-    monkeypatch.setattr(gc.lh, 'load_data_fashion_mnist', lambda *a, **k: (small_batches(), small_batches(32)))
-    for name in ('ours_run', 'plus_run', 'chapter_run'):
-        monkeypatch.setattr(gc, name, lambda *a, **k: {'stopped': 'completed', 'seconds': 1.0, 'test_acc': 0.95,
-                                                       'examples_per_sec': 10.0})
+    gc = gpu_check_with_completed_runs(monkeypatch)
     monkeypatch.setattr(gc, 'count_syncs', lambda *a: syncs)
     assert gc.main(['--device', 'cpu']) == (1 if fails else 0)
     out = capsys.readouterr()
@@ -128,11 +130,7 @@ def test_gpu_check_without_cuda_says_so_and_fails(monkeypatch, capsys):
     ('chapter_run', 'chapter ended failed'),
 ])
 def test_gpu_check_fails_when_a_run_fails(monkeypatch, capsys, broken, fragment):
-    gc = load_gpu_check()
-    monkeypatch.setattr(gc.lh, 'load_data_fashion_mnist', lambda *a, **k: (small_batches(), small_batches(32)))
-    ok = {'stopped': 'completed', 'seconds': 1.0, 'test_acc': 0.95, 'examples_per_sec': 1000.0}
-    for name in ('ours_run', 'plus_run', 'chapter_run'):
-        monkeypatch.setattr(gc, name, lambda *a, **k: dict(ok))
+    gc = gpu_check_with_completed_runs(monkeypatch)
 
     def fail(*a, **k):
         raise RuntimeError('CUDA error: an illegal memory access')
