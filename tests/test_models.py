@@ -144,3 +144,25 @@ def test_plus_step_benchmark_builds_lenet_plus_with_its_biases_back():
     assert not any(m.inplace for m in net if isinstance(m, torch.nn.ReLU))
     assert lh.count_params(net) == lh.count_params(lh.lenet_plus()) + 16 + 32 + 64 + 128
     plus_step.make_step(net, batch=4)()  # one training step runs
+
+
+def test_interleave_conv2_nchw_candidate_trains_the_same_function_in_another_layout():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / 'benchmarks' / 'interleave.py'
+    spec = importlib.util.spec_from_file_location('interleave', path)
+    interleave = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(interleave)
+    g = torch.Generator().manual_seed(0)
+    images, labels = torch.randint(0, 256, (512, 28, 28), dtype=torch.uint8, generator=g), torch.arange(512) % 10
+    runs = {name: interleave.make(name, images, labels) for name in ('baseline', 'conv2-nchw')}
+    seen = []
+    runs['conv2-nchw'].net[4].register_forward_hook(lambda m, args, out: seen.append(args[0].is_contiguous()))
+    for run in runs.values():
+        run(3)
+    assert seen == [True] * 3  # the second convolution got its input in the default layout
+    assert runs['conv2-nchw'].net[4].weight.is_contiguous()
+    assert runs['baseline'].net[4].weight.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(runs['baseline'].net.parameters(), runs['conv2-nchw'].net.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)  # same batches, same function: same weights
+    assert not torch.equal(runs['baseline'].net[1].weight, interleave.make('baseline', images, labels).net[1].weight)
