@@ -1,6 +1,6 @@
 """Side by side, in one invocation: the chapter's recipe, a competent PyTorch loop and lenet_helpers.
 
-    python benchmarks/train_speed.py [--epochs 10] [--seed 0] [--skip-reference]
+    python benchmarks/train_speed.py [--epochs 10] [--seed 0] [--skip-reference] [--rounds 1]
 
 The chapter's recipe: torchvision's FashionMNIST with ToTensor, DataLoader(num_workers=1), the sigmoid
 LeNet, Xavier init, SGD lr 0.9, batch 128, test accuracy after every epoch. The competent loop: the
@@ -9,6 +9,10 @@ plain loop with no extras. Ours: load_data_fashion_mnist + train_ch6 with its pr
 plot on, as a student runs it (outside a notebook the plot draws nothing). Each run is a separate
 process so its peak memory is its own; another process only imports torch, torchvision and
 matplotlib, the floor all are measured against. Prints the ratios ours/chapter and ours/competent.
+
+A shared machine's speed drifts, within minutes. ``--rounds 2`` runs the recipes in one order and then in the
+reverse order, so a drift in speed hits both sides of each ratio alike; the ratios are then of the total
+seconds over all rounds, with each round's own beside them.
 """
 import argparse
 import json
@@ -161,10 +165,14 @@ def main():
     p.add_argument('--epochs', type=int, default=10)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--skip-reference', action='store_true', help='measure only ours')
+    p.add_argument('--rounds', type=int, default=1,
+                   help='run the recipes this many times, every other round in reverse order (default 1)')
     p.add_argument('--child', choices=['imports', 'reference', 'competent', 'ours'], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         return child(args.child, args.epochs, args.seed)
+    if args.rounds < 1:
+        p.error(f'--rounds must be 1 or more, got {args.rounds}')
     if not args.skip_reference and not (DATA / 'FashionMNIST' / 'raw' / 'train-images-idx3-ubyte').is_file():
         sys.exit('The reference recipe needs the uncompressed files in data/FashionMNIST/raw: run `make data`.')
     import torch
@@ -174,19 +182,50 @@ def main():
           f'available; torch {torch.__version__}, default {torch.get_num_threads()} threads')
     print(f'{args.epochs} epochs, lr 0.9, batch 128, seed {args.seed}')
     floor = measure('imports', args.epochs, args.seed)
-    runs = {'ours': measure('ours', args.epochs, args.seed), 'competent': measure('competent', args.epochs, args.seed)}
-    if not args.skip_reference:
-        runs['chapter'] = measure('reference', args.epochs, args.seed)
+    names = ['ours', 'competent'] + ([] if args.skip_reference else ['chapter'])
+    rounds = []
+    for r in range(args.rounds):
+        results = {name: measure(CHILD[name], args.epochs, args.seed) for name in round_order(names, r)}
+        rounds.append({name: results[name] for name in names})
+        if args.rounds > 1:
+            print(f'round {r + 1} of {args.rounds} ({", ".join(round_order(names, r))}): '
+                  + ', '.join(f'{name} {results[name]["seconds"]:.1f} s' for name in names), flush=True)
     print(f'{"recipe":<10} {"seconds":>8} {"loss":>6} {"train acc":>9} {"test acc":>8} {"threads":>7} '
           f'{"peak MB":>8} {"above imports":>13}')
-    for name, r in runs.items():
-        print(f'{name:<10} {r["seconds"]:>8.1f} {r["loss"]:>6.3f} {r["train_acc"]:>9.3f} {r["test_acc"]:>8.3f} '
+    for name in names:
+        r = rounds[-1][name]
+        seconds = sum(rnd[name]['seconds'] for rnd in rounds) / len(rounds)
+        print(f'{name:<10} {seconds:>8.1f} {r["loss"]:>6.3f} {r["train_acc"]:>9.3f} {r["test_acc"]:>8.3f} '
               f'{r.get("threads", "-")!s:>7} {r["peak_mb"]:>8.0f} {r["peak_mb"] - floor["peak_mb"]:>13.0f}')
-    print(f'imports only: peak {floor["peak_mb"]:.0f} MB; ours chose {runs["ours"]["threads"]} thread(s)')
+    print(f'imports only: peak {floor["peak_mb"]:.0f} MB; ours chose '
+          f'{", ".join(str(rnd["ours"]["threads"]) for rnd in rounds)} thread(s)')
+    for line in ratio_lines(rounds):
+        print(line)
+
+
+CHILD = {'ours': 'ours', 'competent': 'competent', 'chapter': 'reference'}
+
+
+def round_order(names, r):
+    """The order of round r: as given in even rounds, reversed in odd ones, so drift hits every recipe alike."""
+    return list(names) if r % 2 == 0 else list(reversed(names))
+
+
+def ratio_lines(rounds):
+    """'ours/other: N.NNx faster' lines from the total seconds over the rounds (each round's ratio beside)."""
+    lines = []
+    ours = sum(rnd['ours']['seconds'] for rnd in rounds)
     for other in ('chapter', 'competent'):
-        if other in runs:
-            print(f'ours/{other}: {runs[other]["seconds"] / runs["ours"]["seconds"]:.2f}x faster '
-                  f'({other} {runs[other]["seconds"]:.1f} s / ours {runs["ours"]["seconds"]:.1f} s)')
+        if other not in rounds[0]:
+            continue
+        total = sum(rnd[other]['seconds'] for rnd in rounds)
+        line = (f'ours/{other}: {total / ours:.2f}x faster ({other} {total / len(rounds):.1f} s / ours '
+                f'{ours / len(rounds):.1f} s')
+        if len(rounds) > 1:
+            each = ', '.join(f'{rnd[other]["seconds"] / rnd["ours"]["seconds"]:.2f}x' for rnd in rounds)
+            line += f', mean of {len(rounds)} rounds; each round: {each}'
+        lines.append(line + ')')
+    return lines
 
 
 def cpu_model():
