@@ -79,8 +79,8 @@ def make(name, images, labels):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('candidates', nargs='*', default=['baseline', 'ours-extras'],
-                   help='baseline, nchw, conv2-nchw, sgd-foreach, sgd-fused, flush-denormal, ours-extras, item-syncs, competent, '
-                        'train_ch6')
+                   help='baseline, nchw, conv2-nchw, sgd-foreach, sgd-fused, flush-denormal, ours-extras, item-syncs, '
+                        'competent, train_ch6')
     p.add_argument('--rounds', type=int, default=8)
     p.add_argument('--batches', type=int, default=10, help='batches per candidate per round')
     p.add_argument('--threads', type=int, default=1)
