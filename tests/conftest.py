@@ -1,11 +1,23 @@
-"""Shared fixtures: small IDX datasets written by the tests themselves (no real data needed)."""
+"""Shared fixtures: small IDX datasets written by the tests themselves (no real data needed), and load_script."""
 import gzip
+import importlib.util
 import struct
+from pathlib import Path
 
 import pytest
 import torch
 
 from lenet_helpers import data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(path):
+    """Import one of the project's scripts (a path from the repository root, e.g. 'benchmarks/interleave.py')."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_idx(path, tensor, gz=False):

@@ -5,7 +5,6 @@ The cell's source is taken from the script's template and executed with stand-in
 subprocess.run. Colab itself is not reachable here: what only Colab can show (the install taking
 seconds, the widgets rendering) is listed in the README.
 """
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -16,10 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location('notebook_header', ROOT / 'tools' / 'notebook_header.py')
-header = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(header)
+header = load_script('tools/notebook_header.py')
 NOTEBOOKS = ['01_why_lenet.ipynb', '02_shape_inspection.ipynb', '03_fashion_mnist.ipynb', '04_training.ipynb',
              '05_max_pooling.ipynb', '06_better_lenet.ipynb', '07_mnist.ipynb', '08_activations.ipynb']
 

@@ -1,5 +1,4 @@
 """The GPU path, checked on the CPU: data moved once, the device-agnostic loop, and gpu_check's script."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,15 +10,13 @@ import torch
 import lenet_helpers as lh
 from lenet_helpers import training
 from lenet_helpers.data import ImageBatches
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_gpu_check():
-    spec = importlib.util.spec_from_file_location('gpu_check', ROOT / 'benchmarks' / 'gpu_check.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('benchmarks/gpu_check.py')
 
 
 def gpu_check_with_completed_runs(monkeypatch):

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 import lenet_helpers as lh
+from conftest import load_script
 
 
 def test_lenet_shapes_follow_the_chapter():
@@ -133,12 +134,7 @@ def test_get_model_by_name():
 
 
 def test_plus_step_benchmark_builds_lenet_plus_with_its_biases_back():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / 'benchmarks' / 'plus_step.py'
-    spec = importlib.util.spec_from_file_location('plus_step', path)
-    plus_step = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plus_step)
+    plus_step = load_script('benchmarks/plus_step.py')
     net = plus_step.with_biases(lh.lenet_plus())
     assert all(m.bias is not None for m in net if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
     assert not any(m.inplace for m in net if isinstance(m, torch.nn.ReLU))
@@ -147,12 +143,7 @@ def test_plus_step_benchmark_builds_lenet_plus_with_its_biases_back():
 
 
 def test_interleave_conv2_nchw_candidate_trains_the_same_function_in_another_layout():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / 'benchmarks' / 'interleave.py'
-    spec = importlib.util.spec_from_file_location('interleave', path)
-    interleave = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(interleave)
+    interleave = load_script('benchmarks/interleave.py')
     g = torch.Generator().manual_seed(0)
     images, labels = torch.randint(0, 256, (512, 28, 28), dtype=torch.uint8, generator=g), torch.arange(512) % 10
     runs = {name: interleave.make(name, images, labels) for name in ('baseline', 'conv2-nchw')}

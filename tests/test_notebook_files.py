@@ -405,11 +405,8 @@ def test_local_path_check_catches_a_leaked_checkout():
 # Timings: measured by tools/run_notebooks.py, README's table generated from them
 # ---------------------------------------------------------------------------------------------------
 def _runner():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('run_notebooks', NOTEBOOKS.parent / 'tools' / 'run_notebooks.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from conftest import load_script
+    return load_script('tools/run_notebooks.py')
 
 
 def test_readme_timing_table_is_the_one_generated_from_timings_json():

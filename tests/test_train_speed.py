@@ -1,18 +1,12 @@
 """benchmarks/train_speed.py's rounds: the order alternates and the ratios come from the total seconds."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-PATH = Path(__file__).resolve().parent.parent / 'benchmarks' / 'train_speed.py'
+from conftest import load_script
 
 
 @pytest.fixture(scope='module')
 def ts():
-    spec = importlib.util.spec_from_file_location('train_speed', PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('benchmarks/train_speed.py')
 
 
 def test_rounds_alternate_the_order(ts):
